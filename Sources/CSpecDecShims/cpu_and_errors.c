@@ -1,0 +1,19 @@
+#include "CSpecDecShims.h"
+#include <string.h>
+
+int specdec_cpu_supported(void) {
+    __builtin_cpu_init();
+    return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
+           __builtin_cpu_supports("avx512dq") && __builtin_cpu_supports("avx512vl") &&
+           __builtin_cpu_supports("fma");
+}
+
+static _Thread_local char thread_error[1024];
+
+void specdec_thread_error_set(const char *message) {
+    if (!message) message = "";
+    strncpy(thread_error, message, sizeof thread_error - 1);
+    thread_error[sizeof thread_error - 1] = '\0';
+}
+
+const char *specdec_thread_error_get(void) { return thread_error; }

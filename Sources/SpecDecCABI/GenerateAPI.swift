@@ -1,0 +1,65 @@
+import CSpecDecABI
+import SpecDecCore
+
+@_cdecl("specdec_generate_default_params")
+public func specdec_generate_default_params() -> specdec_generate_params_t {
+    var p = specdec_generate_params_t()
+    p.struct_size = UInt32(MemoryLayout<specdec_generate_params_t>.size)
+    p.max_new_tokens = 128
+    p.temperature = 0
+    p.top_k = 0
+    p.top_p = 1
+    p.min_p = 0
+    p.repetition_penalty = 1
+    p.seed = 0
+    p.stop_tokens = nil
+    p.n_stop_tokens = 0
+    p.stop_at_eos = 1
+    p.callback = nil
+    p.callback_user_data = nil
+    return p
+}
+
+@_cdecl("specdec_generate")
+public func specdec_generate(_ session: OpaquePointer?, _ prompt: UnsafePointer<Int32>?, _ nPrompt: Int32,
+                             _ params: UnsafePointer<specdec_generate_params_t>?,
+                             _ outTokens: UnsafeMutablePointer<Int32>?, _ outCap: Int32,
+                             _ outNTokens: UnsafeMutablePointer<Int32>?) -> specdec_status {
+    withSession(session) { (handle) throws(SpecDecError) in
+        guard let outNTokens else { throw .invalidArgument("out_n_tokens must not be NULL") }
+        outNTokens.pointee = 0
+        guard let prompt else { throw .invalidArgument("prompt must not be NULL") }
+        guard nPrompt >= 1 else { throw .invalidArgument("n_prompt must be >= 1 (got \(nPrompt))") }
+        let p = try readParams(params, defaults: specdec_generate_default_params(), name: "specdec_generate_params_t")
+        guard p.max_new_tokens >= 0 else { throw .invalidArgument("max_new_tokens must be >= 0 (got \(p.max_new_tokens))") }
+        guard outCap >= p.max_new_tokens else {
+            outNTokens.pointee = p.max_new_tokens
+            throw .init(.bufferTooSmall, "out_tokens holds \(outCap) ids but max_new_tokens is \(p.max_new_tokens)")
+        }
+        guard let outTokens, p.max_new_tokens == 0 || outCap > 0 else { throw .invalidArgument("out_tokens must not be NULL") }
+        guard p.n_stop_tokens >= 0, p.n_stop_tokens == 0 || p.stop_tokens != nil else {
+            throw .invalidArgument("stop_tokens is NULL or n_stop_tokens is negative")
+        }
+        var options = GenerationOptions()
+        options.maxNewTokens = Int(p.max_new_tokens)
+        options.sampling.temperature = p.temperature
+        options.sampling.topK = Int(p.top_k)
+        options.sampling.topP = p.top_p
+        options.sampling.minP = p.min_p
+        options.sampling.repetitionPenalty = p.repetition_penalty
+        options.sampling.seed = p.seed
+        options.stopTokens = p.n_stop_tokens > 0 ? Array(UnsafeBufferPointer(start: p.stop_tokens, count: Int(p.n_stop_tokens))) : []
+        options.stopAtEndOfSequence = p.stop_at_eos != 0
+        let callback = p.callback
+        let userData = p.callback_user_data
+        let result = handle.session.generate(
+            prompt: UnsafeBufferPointer(start: prompt, count: Int(nPrompt)), options: options, output: outTokens
+        ) { token, index in
+            guard let callback else { return .proceed }
+            let answer = callback(userData, token, Int32(index))
+            return answer < 0 ? .fail : (answer == SPECDEC_CALLBACK_STOP ? .stop : .proceed)
+        }
+        outNTokens.pointee = Int32(result.count)
+        if let error = result.error { throw error }
+    }
+}

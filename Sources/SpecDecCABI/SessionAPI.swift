@@ -1,0 +1,122 @@
+import CSpecDecABI
+import SpecDecCore
+
+@_cdecl("specdec_session_default_params")
+public func specdec_session_default_params() -> specdec_session_params_t {
+    specdec_session_params_t(struct_size: UInt32(MemoryLayout<specdec_session_params_t>.size),
+                             kv_capacity: 0, n_threads: 0, arena_backend: SPECDEC_ARENA_AUTO, max_batch: 64)
+}
+
+@_cdecl("specdec_session_create")
+public func specdec_session_create(_ model: OpaquePointer?, _ params: UnsafePointer<specdec_session_params_t>?,
+                                   _ outSession: UnsafeMutablePointer<OpaquePointer?>?) -> specdec_status {
+    guard let outSession else { return fail(.invalidArgument, "out_session must not be NULL") }
+    outSession.pointee = nil
+    return guarded { () throws(SpecDecError) in
+        guard let model else { throw .invalidArgument("model must not be NULL") }
+        let p = try readParams(params, defaults: specdec_session_default_params(), name: "specdec_session_params_t")
+        guard let backend = ArenaBackend(rawValue: p.arena_backend) else {
+            throw .invalidArgument("arena_backend \(p.arena_backend) is not one of SPECDEC_ARENA_AUTO, _JEMALLOC, _MMAP")
+        }
+        let modelHandle = ModelHandle.from(model)
+        let session = try Session(model: modelHandle.model, capacity: Int(p.kv_capacity), threads: Int(p.n_threads),
+                                  backend: backend, maxBatch: Int(p.max_batch))
+        let handle = SessionHandle(session: session, modelHandle: modelHandle)
+        outSession.pointee = OpaquePointer(Unmanaged.passRetained(handle).toOpaque())
+    }
+}
+
+@_cdecl("specdec_session_destroy")
+public func specdec_session_destroy(_ session: OpaquePointer?) {
+    guard let session else { return }
+    Unmanaged<SessionHandle>.fromOpaque(UnsafeRawPointer(session)).release()
+}
+
+/// Runs `body` with the session behind a non-NULL handle, recording failures on it.
+func withSession(_ pointer: OpaquePointer?, _ body: (SessionHandle) throws(SpecDecError) -> Void) -> specdec_status {
+    guard let pointer else { return fail(.invalidArgument, "session must not be NULL") }
+    let handle = SessionHandle.from(pointer)
+    return guarded(session: handle) { () throws(SpecDecError) in try body(handle) }
+}
+
+@_cdecl("specdec_session_reset")
+public func specdec_session_reset(_ session: OpaquePointer?) -> specdec_status {
+    withSession(session) { $0.session.reset() }
+}
+
+@_cdecl("specdec_session_length")
+public func specdec_session_length(_ session: OpaquePointer?) -> Int32 {
+    session.map { Int32(SessionHandle.from($0).session.length) } ?? -1
+}
+
+@_cdecl("specdec_session_capacity")
+public func specdec_session_capacity(_ session: OpaquePointer?) -> Int32 {
+    session.map { Int32(SessionHandle.from($0).session.capacity) } ?? -1
+}
+
+private let noBackend: StaticString = ""
+
+@_cdecl("specdec_session_arena_backend")
+public func specdec_session_arena_backend(_ session: OpaquePointer?) -> UnsafePointer<CChar> {
+    guard let session else { return UnsafeRawPointer(noBackend.utf8Start).assumingMemoryBound(to: CChar.self) }
+    return UnsafePointer(SessionHandle.from(session).backendName.pointer)
+}
+
+@_cdecl("specdec_session_error_message")
+public func specdec_session_error_message(_ session: OpaquePointer?) -> UnsafePointer<CChar> {
+    guard let session else { return UnsafeRawPointer(noBackend.utf8Start).assumingMemoryBound(to: CChar.self) }
+    return UnsafePointer(SessionHandle.from(session).errorMessage.pointer)
+}
+
+@_cdecl("specdec_session_tokens")
+public func specdec_session_tokens(_ session: OpaquePointer?, _ buf: UnsafeMutablePointer<Int32>?, _ cap: Int32,
+                                   _ outLen: UnsafeMutablePointer<Int32>?) -> specdec_status {
+    withSession(session) { (handle) throws(SpecDecError) in
+        let s = handle.session
+        try copyOut(UnsafeBufferPointer(start: s.cache.tokens, count: s.length), to: buf, capacity: cap, length: outLen)
+    }
+}
+
+@_cdecl("specdec_session_truncate")
+public func specdec_session_truncate(_ session: OpaquePointer?, _ length: Int32) -> specdec_status {
+    withSession(session) { (handle) throws(SpecDecError) in try handle.session.truncate(to: Int(length)) }
+}
+
+@_cdecl("specdec_session_eval")
+public func specdec_session_eval(_ session: OpaquePointer?, _ tokens: UnsafePointer<Int32>?, _ positions: UnsafePointer<Int32>?,
+                                 _ nTokens: Int32, _ logits: UnsafeMutablePointer<Float>?, _ logitsCap: Int) -> specdec_status {
+    withSession(session) { (handle) throws(SpecDecError) in
+        let s = handle.session
+        guard nTokens >= 1 else { throw .invalidArgument("n_tokens must be >= 1 (got \(nTokens))") }
+        guard let tokens else { throw .invalidArgument("tokens must not be NULL") }
+        let n = Int(nTokens)
+        if logits != nil {
+            let needed = n * s.config.vocabSize
+            guard logitsCap >= needed else {
+                throw .init(.bufferTooSmall, "logits buffer holds \(logitsCap) floats, \(needed) needed (n_tokens × vocab_size)")
+            }
+        }
+        try s.evaluate(tokens: UnsafeBufferPointer(start: tokens, count: n),
+                       positions: positions.map { UnsafeBufferPointer(start: $0, count: n) },
+                       logits: logits, rows: .all)
+    }
+}
+
+@_cdecl("specdec_session_get_stats")
+public func specdec_session_get_stats(_ session: OpaquePointer?, _ outStats: UnsafeMutablePointer<specdec_stats_t>?) -> specdec_status {
+    withSession(session) { (handle) throws(SpecDecError) in
+        guard let outStats else { throw .invalidArgument("out_stats must not be NULL") }
+        let st = handle.session.stats
+        var out = specdec_stats_t()
+        out.struct_size = UInt32(MemoryLayout<specdec_stats_t>.size)
+        out.prompt_tokens = Int32(st.promptTokens)
+        out.reused_tokens = Int32(st.reusedTokens)
+        out.generated_tokens = Int32(st.generatedTokens)
+        out.stop_reason = st.stopReason.rawValue
+        out.prefill_seconds = st.prefillSeconds
+        out.decode_seconds = st.decodeSeconds
+        out.prefill_tokens_per_second = st.prefillTokensPerSecond
+        out.decode_tokens_per_second = st.decodeTokensPerSecond
+        try writeOut(out, to: outStats, name: "specdec_stats_t")
+    }
+}

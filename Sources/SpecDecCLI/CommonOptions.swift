@@ -1,0 +1,54 @@
+import ArgumentParser
+import SpecDecCore
+import SpecDecJSON
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Options every model-running subcommand shares.
+struct ModelOptions: ParsableArguments {
+    @Option(help: "Hugging Face model directory (config.json + *.safetensors).")
+    var model: String
+
+    @Option(help: "Compute threads (0 = one per CPU).")
+    var threads: Int = 0
+
+    @Option(name: .customLong("kv-capacity"), help: "KV cache capacity in tokens (0 = the model's context length).")
+    var kvCapacity: Int = 0
+}
+
+/// Parses "1,2,3" into token ids.
+func parseIds(_ text: String, flag: String) throws -> [Int32] {
+    let parts = text.split(separator: ",", omittingEmptySubsequences: true)
+    var ids: [Int32] = []
+    for part in parts {
+        guard let id = Int32(part.trimmingSpaces) else { throw ValidationError("\(flag): '\(part)' is not a token id") }
+        ids.append(id)
+    }
+    guard !ids.isEmpty else { throw ValidationError("\(flag) needs at least one id") }
+    return ids
+}
+
+extension Substring {
+    var trimmingSpaces: Substring {
+        var s = self
+        while s.first == " " { s.removeFirst() }
+        while s.last == " " { s.removeLast() }
+        return s
+    }
+}
+
+/// Reports an engine error: a JSON object on stdout with --json, text on stderr otherwise.
+func report(_ error: SpecDecError, json: Bool) -> ExitCode {
+    if json {
+        let object = JSONObject([("error", .object(JSONObject([
+            ("status", .integer(Int64(error.kind.rawValue))), ("message", .string(error.message))])))])
+        print(JSONValue.object(object).serialized)
+    } else {
+        var line = "error: \(error.message)\n"
+        line.withUTF8 { _ = write(2, $0.baseAddress, $0.count) }
+    }
+    return ExitCode(1)
+}
+
+func idsJSON(_ ids: [Int32]) -> JSONValue { .array(ids.map { .integer(Int64($0)) }) }

@@ -1,0 +1,26 @@
+import ArgumentParser
+import SpecDecCore
+import SpecDecJSON
+
+struct InfoCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "info", abstract: "Describe a model directory.")
+
+    @Option(help: "Hugging Face model directory.") var model: String
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func run() throws {
+        do {
+            let loaded = try ModelLoader.load(directory: model)
+            let c = loaded.config
+            let object = JSONObject([
+                ("model_type", .string(c.modelType)), ("vocab_size", .integer(Int64(c.vocabSize))),
+                ("hidden_size", .integer(Int64(c.hiddenSize))), ("layers", .integer(Int64(c.layerCount))),
+                ("heads", .integer(Int64(c.headCount))), ("kv_heads", .integer(Int64(c.kvHeadCount))),
+                ("context_length", .integer(Int64(c.contextLength))), ("parameters", .integer(Int64(loaded.parameterCount))),
+            ])
+            print(JSONValue.object(object).serialized)
+        } catch let error as SpecDecError {
+            throw report(error, json: json)
+        }
+    }
+}

@@ -1,0 +1,9 @@
+import ArgumentParser
+
+@main
+struct SpecDecCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "specdec",
+        abstract: "Generate, score and benchmark with libspecdec's engine.",
+        subcommands: [GenerateCommand.self, ScoreCommand.self, BenchCommand.self, InfoCommand.self])
+}

@@ -1,0 +1,34 @@
+/// Which rows of a forward pass need logits: every new token (verification, scoring)
+/// or just the last one (generation).
+public enum LogitRows: Sendable {
+    case all
+    case last
+}
+
+/// A decoder-only language model: the loop that turns new tokens plus the KV cache into
+/// next-token logits. Implementations are immutable after loading and shared by sessions.
+public protocol DecoderModel: AnyObject, Sendable {
+    var config: ModelConfig { get }
+    var parameterCount: Int { get }
+
+    /// Runs `count` new tokens through the model. Their keys and values are written to
+    /// `cache` slots `cache.length ..< cache.length + count` and committed.
+    /// - logits: `count` (or 1 for `.last`) rows of vocabSize floats, or nil.
+    /// - batchMask: count × count visibility among the new tokens (nil = causal).
+    func forward(
+        tokens: UnsafePointer<Int32>, positions: UnsafePointer<Int32>, count: Int,
+        cache: inout KVCache, scratch: ForwardScratch, pool: ThreadPool,
+        logits: UnsafeMutablePointer<Float>?, rows: LogitRows, batchMask: UnsafePointer<UInt8>?)
+}
+
+/// Loads whichever supported architecture a Hugging Face directory holds.
+public enum ModelLoader {
+    public static func load(directory: String, useMmap: Bool = true) throws(SpecDecError) -> any DecoderModel {
+        let config = try ModelConfig.load(directory: directory)
+        let weights = try WeightStore(directory: directory, useMmap: useMmap)
+        switch config.architecture {
+        case .llama: return try LlamaModel(config: config, weights: weights)
+        case .gpt2: return try GPT2Model(config: config, weights: weights)
+        }
+    }
+}

@@ -1,0 +1,101 @@
+/// One sequence being decoded: its KV cache, scratch memory, sampler and statistics, all
+/// in one arena allocated at creation. Used by one thread at a time.
+public final class Session {
+    public let model: any DecoderModel
+    public let arena: Arena
+    public let pool: ThreadPool
+    public let maxBatch: Int
+    public internal(set) var cache: KVCache
+    let scratch: ForwardScratch
+    var sampler: Sampler
+    let nextLogits: UnsafeMutablePointer<Float>   // [vocab] logits of the newest token
+    let positionScratch: UnsafeMutablePointer<Int32> // [maxBatch]
+    public internal(set) var stats = GenerationStats()
+
+    public var config: ModelConfig { model.config }
+    public var length: Int { cache.length }
+    public var capacity: Int { cache.capacity }
+
+    public init(model: any DecoderModel, capacity requested: Int = 0, threads: Int = 0,
+                backend: ArenaBackend = .automatic, maxBatch: Int = 64) throws(SpecDecError) {
+        let c = model.config
+        guard requested >= 0 else { throw .invalidArgument("kv_capacity must be >= 0 (got \(requested))") }
+        guard threads >= 0 else { throw .invalidArgument("n_threads must be >= 0 (got \(threads))") }
+        guard maxBatch >= 1, maxBatch <= 4096 else { throw .invalidArgument("max_batch must be in 1...4096 (got \(maxBatch))") }
+        let capacity = requested == 0 ? c.contextLength : requested
+        guard capacity <= c.contextLength else {
+            throw .init(.capacity, "kv_capacity \(capacity) exceeds the model's context length \(c.contextLength)")
+        }
+        let threadCount = min(64, threads == 0 ? Clock.onlineProcessors : threads)
+        let bytes = KVCache.footprint(layerCount: c.layerCount, capacity: capacity, width: c.kvDim)
+            + ForwardScratch.footprint(c, maxBatch: maxBatch, threads: threadCount, capacity: capacity)
+            + Sampler.footprint(vocabSize: c.vocabSize)
+            + Arena.footprint(Float.self, count: c.vocabSize) + Arena.footprint(Int32.self, count: maxBatch)
+        self.model = model
+        self.maxBatch = maxBatch
+        arena = try Arena(byteCount: bytes, backend: backend)
+        cache = try KVCache(layerCount: c.layerCount, capacity: capacity, width: c.kvDim, arena: arena)
+        scratch = try ForwardScratch(c, maxBatch: maxBatch, threads: threadCount, capacity: capacity, arena: arena)
+        sampler = try Sampler(vocabSize: c.vocabSize, arena: arena)
+        nextLogits = try arena.allocate(Float.self, count: c.vocabSize)
+        positionScratch = try arena.allocate(Int32.self, count: maxBatch)
+        pool = ThreadPool(threadCount: threadCount)
+    }
+
+    /// Empties the cache and the statistics.
+    public func reset() {
+        cache.truncate(to: 0)
+        stats = GenerationStats()
+    }
+
+    public func truncate(to newLength: Int) throws(SpecDecError) {
+        guard newLength >= 0, newLength <= cache.length else {
+            throw .invalidArgument("cannot truncate to \(newLength): the cache holds \(cache.length) tokens")
+        }
+        cache.truncate(to: newLength)
+    }
+
+    /// Checks ids (and positions) before any work, so a failing call changes nothing.
+    public func validate(tokens: UnsafeBufferPointer<Int32>, positions: UnsafeBufferPointer<Int32>?) throws(SpecDecError) {
+        let vocab = config.vocabSize
+        for (i, id) in tokens.enumerated() where id < 0 || Int(id) >= vocab {
+            throw .init(.tokenOutOfRange, "token id \(id) at index \(i) is outside the vocabulary [0, \(vocab))")
+        }
+        if let positions {
+            let limit = config.contextLength
+            for (i, p) in positions.enumerated() where p < 0 || Int(p) >= limit {
+                throw .invalidArgument("position \(p) at index \(i) is outside [0, \(limit))")
+            }
+        }
+    }
+
+    /// Scores `tokens` (appended to the cache) and writes logits for `rows`.
+    /// - positions: one per token, or nil for consecutive positions after the cache.
+    /// - batchMask: tokens × tokens visibility among the new tokens (nil = causal).
+    public func evaluate(tokens: UnsafeBufferPointer<Int32>, positions: UnsafeBufferPointer<Int32>? = nil,
+                         logits: UnsafeMutablePointer<Float>?, rows: LogitRows = .all,
+                         batchMask: UnsafePointer<UInt8>? = nil) throws(SpecDecError) {
+        let n = tokens.count
+        guard n >= 1 else { throw .invalidArgument("at least one token is needed") }
+        guard n <= maxBatch else {
+            throw .init(.capacity, "\(n) tokens exceed the session's max_batch of \(maxBatch) per evaluation")
+        }
+        guard n <= cache.freeSlots else {
+            throw .init(.capacity, "\(n) more tokens do not fit: the cache holds \(cache.length) of \(cache.capacity)")
+        }
+        if let positions, positions.count != n { throw .invalidArgument("positions has \(positions.count) entries for \(n) tokens") }
+        try validate(tokens: tokens, positions: positions)
+        if positions == nil, cache.length + n > config.contextLength {
+            throw .init(.capacity, "positions beyond the model's context length \(config.contextLength)")
+        }
+        let positionPointer: UnsafePointer<Int32>
+        if let positions {
+            positionPointer = positions.baseAddress!
+        } else {
+            for i in 0..<n { positionScratch[i] = Int32(cache.length + i) }
+            positionPointer = UnsafePointer(positionScratch)
+        }
+        model.forward(tokens: tokens.baseAddress!, positions: positionPointer, count: n, cache: &cache,
+                      scratch: scratch, pool: pool, logits: logits, rows: rows, batchMask: batchMask)
+    }
+}

@@ -1,0 +1,327 @@
+/*
+ * specdec.h — the public C contract of libspecdec.
+ *
+ * libspecdec is a speculative-decoding engine for Transformer models, embedded
+ * in-process. If a declaration is not in this header, it is not API.
+ *
+ * Conventions
+ *   - Every fallible function returns specdec_status (SPECDEC_OK == 0). Outputs go
+ *     through out-parameters placed last; on failure they are left untouched unless a
+ *     function says otherwise.
+ *   - A detailed message for the most recent failure on the calling thread is
+ *     available from specdec_last_error_message(); a session also keeps its own
+ *     (specdec_session_error_message()). Both stay valid until the next call that
+ *     fails on that thread / session.
+ *   - Params structs start with `struct_size`. Obtain them from the matching
+ *     *_default_params() function and change what you need; the library reads only
+ *     the fields that `struct_size` covers, so code compiled against an older
+ *     header keeps working. Enumerations in structs are stored as int32_t.
+ *   - Ownership: pointer arguments are borrowed for the duration of the call only.
+ *     Strings returned as `const char *` are owned by the library. Variable-size
+ *     output goes into caller buffers (`buf`, `cap`, `*out_len`); when `cap` is too
+ *     small the call fails with SPECDEC_ERR_BUFFER_TOO_SMALL and writes the needed
+ *     size to `*out_len`.
+ *   - Threading: a loaded model is immutable and may be shared by any number of
+ *     threads and sessions. A session must be used by one thread at a time.
+ *   - Nothing in this API aborts the process on bad input: invalid pointers that are
+ *     NULL, out-of-range ids, undersized buffers and malformed files all return a
+ *     status.
+ *
+ * Changelog of the contract
+ *   ABI 1 (0.1.0): versions, statuses, models, sessions, eval/truncate, generate.
+ */
+#ifndef SPECDEC_H
+#define SPECDEC_H
+
+#include <stddef.h>
+#include <stdint.h>
+
+#ifdef __cplusplus
+extern "C" {
+#endif
+
+#if defined(__GNUC__)
+#define SPECDEC_API __attribute__((visibility("default")))
+#else
+#define SPECDEC_API
+#endif
+
+/* ------------------------------------------------------------------------- */
+/* Versions                                                                   */
+/* ------------------------------------------------------------------------- */
+
+#define SPECDEC_VERSION_MAJOR 0
+#define SPECDEC_VERSION_MINOR 1
+#define SPECDEC_VERSION_PATCH 0
+#define SPECDEC_VERSION_NUMBER \
+    (SPECDEC_VERSION_MAJOR * 10000 + SPECDEC_VERSION_MINOR * 100 + SPECDEC_VERSION_PATCH)
+#define SPECDEC_VERSION_STRING "0.1.0"
+
+/* Bumped whenever the contract changes (append-only: a higher ABI version is a
+ * superset of every lower one). */
+#define SPECDEC_ABI_VERSION 1
+
+/* Runtime twins of the macros above: compare them to detect a library that is
+ * older than the header you compiled against. Thread-safe, cannot fail. */
+SPECDEC_API uint32_t specdec_version_number(void);
+SPECDEC_API const char *specdec_version_string(void);
+SPECDEC_API uint32_t specdec_abi_version(void);
+
+/* ------------------------------------------------------------------------- */
+/* Status codes (values are pinned forever)                                   */
+/* ------------------------------------------------------------------------- */
+
+typedef int32_t specdec_status;
+
+#define SPECDEC_OK                        0
+#define SPECDEC_ERR_INVALID_ARGUMENT      1  /* NULL pointer, negative count, bad parameter value */
+#define SPECDEC_ERR_IO                    2  /* missing directory or file, unreadable file */
+#define SPECDEC_ERR_FORMAT                3  /* invalid JSON, corrupt or truncated safetensors */
+#define SPECDEC_ERR_UNSUPPORTED           4  /* unknown architecture, dtype or feature */
+#define SPECDEC_ERR_SHAPE                 5  /* missing tensor, or tensor with wrong shape or dtype */
+#define SPECDEC_ERR_TOKEN_OUT_OF_RANGE    6  /* a token id < 0 or >= vocabulary size */
+#define SPECDEC_ERR_BUFFER_TOO_SMALL      7  /* caller buffer too small; needed size reported */
+#define SPECDEC_ERR_CAPACITY              8  /* request does not fit the session's KV capacity */
+#define SPECDEC_ERR_OUT_OF_MEMORY         9  /* an allocation or mapping failed */
+#define SPECDEC_ERR_CANCELLED            10  /* reserved: cancellation reported as an error */
+#define SPECDEC_ERR_CALLBACK             11  /* a host callback reported failure */
+#define SPECDEC_ERR_INTERNAL             12  /* a bug in libspecdec; please report it */
+
+/* Static, human-readable text for a status code ("unknown status" for codes this
+ * library does not know). Never NULL. Thread-safe. */
+SPECDEC_API const char *specdec_status_string(specdec_status status);
+
+/* Detailed message of the most recent failed call made on this thread, or "" if
+ * none. Owned by the library; valid until the next failing call on this thread. */
+SPECDEC_API const char *specdec_last_error_message(void);
+
+/* ------------------------------------------------------------------------- */
+/* Models                                                                     */
+/* ------------------------------------------------------------------------- */
+
+/* A loaded model: immutable after load, shareable across threads and sessions. */
+typedef struct specdec_model specdec_model_t;
+
+typedef struct specdec_model_params {
+    uint32_t struct_size;     /* sizeof(specdec_model_params_t) */
+    int32_t use_mmap;         /* 1 (default): map weight files; 0: read them into memory */
+} specdec_model_params_t;
+
+/* Defaults for specdec_model_load. Thread-safe, cannot fail. */
+SPECDEC_API specdec_model_params_t specdec_model_default_params(void);
+
+/* Loads a model from a Hugging Face directory: config.json plus model.safetensors,
+ * or a sharded model.safetensors.index.json with its shards. fp32 weights are
+ * memory-mapped; fp16 and bf16 weights are widened to fp32 at load time.
+ *   dir:       borrowed, NUL-terminated path.
+ *   params:    borrowed; NULL means specdec_model_default_params().
+ *   out_model: receives a new model, to be released with specdec_model_destroy.
+ * Errors: SPECDEC_ERR_IO (missing directory or file), SPECDEC_ERR_FORMAT (invalid
+ * JSON, truncated or corrupt safetensors), SPECDEC_ERR_UNSUPPORTED (unknown
+ * architecture or dtype), SPECDEC_ERR_SHAPE (missing tensor, wrong shape).
+ * On failure *out_model is set to NULL. Thread-safe. */
+SPECDEC_API specdec_status specdec_model_load(const char *dir,
+                                              const specdec_model_params_t *params,
+                                              specdec_model_t **out_model);
+
+/* Releases a model. NULL is a no-op. Every session created from the model must be
+ * destroyed first. */
+SPECDEC_API void specdec_model_destroy(specdec_model_t *model);
+
+#define SPECDEC_ARCH_UNKNOWN 0
+#define SPECDEC_ARCH_LLAMA   1  /* Llama, Mistral, Qwen2 */
+#define SPECDEC_ARCH_GPT2    2
+
+typedef struct specdec_model_info {
+    uint32_t struct_size;     /* set by the caller: sizeof(specdec_model_info_t) */
+    int32_t architecture;     /* SPECDEC_ARCH_* */
+    int32_t vocab_size;
+    int32_t context_length;   /* maximum positions the model supports */
+    int32_t hidden_size;
+    int32_t num_layers;
+    int32_t num_heads;
+    int32_t num_kv_heads;
+    int32_t bos_token_id;     /* -1 when the model has none */
+    int32_t eos_token_id;     /* first EOS id, -1 when none */
+    int32_t pad_token_id;     /* -1 when none */
+    int64_t num_parameters;
+} specdec_model_info_t;
+
+/* Fills `*out_info` up to out_info->struct_size bytes (the caller sets it).
+ * Thread-safe. */
+SPECDEC_API specdec_status specdec_model_get_info(const specdec_model_t *model,
+                                                  specdec_model_info_t *out_info);
+
+/* Convenience getters; they return -1 when `model` is NULL. Thread-safe. */
+SPECDEC_API int32_t specdec_model_vocab_size(const specdec_model_t *model);
+SPECDEC_API int32_t specdec_model_context_length(const specdec_model_t *model);
+SPECDEC_API int32_t specdec_model_bos_token(const specdec_model_t *model);
+SPECDEC_API int32_t specdec_model_eos_token(const specdec_model_t *model);
+
+/* All EOS ids of the model (config.json may list several), copied to `buf`.
+ * Needed count in *out_len; SPECDEC_ERR_BUFFER_TOO_SMALL when cap is short. */
+SPECDEC_API specdec_status specdec_model_eos_tokens(const specdec_model_t *model,
+                                                    int32_t *buf, int32_t cap,
+                                                    int32_t *out_len);
+
+/* Short architecture name from config.json ("llama", "mistral", "qwen2", "gpt2"),
+ * owned by the model; "" when model is NULL. */
+SPECDEC_API const char *specdec_model_type(const specdec_model_t *model);
+
+/* ------------------------------------------------------------------------- */
+/* Sessions                                                                   */
+/* ------------------------------------------------------------------------- */
+
+/* A session holds one sequence's KV cache, scratch memory, sampler state and the
+ * statistics of its last request. Its memory is allocated once, at creation, from
+ * an arena; nothing is allocated per token. One thread at a time. */
+typedef struct specdec_session specdec_session_t;
+
+#define SPECDEC_ARENA_AUTO     0  /* jemalloc when usable in this process, else mmap */
+#define SPECDEC_ARENA_JEMALLOC 1  /* fail with SPECDEC_ERR_UNSUPPORTED if unusable */
+#define SPECDEC_ARENA_MMAP     2  /* anonymous memory mapping */
+
+typedef struct specdec_session_params {
+    uint32_t struct_size;     /* sizeof(specdec_session_params_t) */
+    int32_t kv_capacity;      /* tokens the KV cache holds; 0 = model context length */
+    int32_t n_threads;        /* compute threads; 0 = one per online CPU (max 64) */
+    int32_t arena_backend;    /* SPECDEC_ARENA_*, default AUTO */
+    int32_t max_batch;        /* most tokens one eval call may score; default 64 */
+} specdec_session_params_t;
+
+SPECDEC_API specdec_session_params_t specdec_session_default_params(void);
+
+/* Creates a session on `model` (borrowed: it must outlive the session).
+ * jemalloc is usable when the host process already has it loaded (linked at
+ * start-up or LD_PRELOADed); a late dlopen of Debian's jemalloc fails on its
+ * static-TLS use, so hosts such as Python fall back to mmap under AUTO.
+ * Errors: SPECDEC_ERR_INVALID_ARGUMENT, SPECDEC_ERR_CAPACITY (kv_capacity above the
+ * model's context length), SPECDEC_ERR_OUT_OF_MEMORY, SPECDEC_ERR_UNSUPPORTED
+ * (backend JEMALLOC requested but unavailable). On failure *out_session is NULL. */
+SPECDEC_API specdec_status specdec_session_create(const specdec_model_t *model,
+                                                  const specdec_session_params_t *params,
+                                                  specdec_session_t **out_session);
+
+/* Releases a session and its arena. NULL is a no-op. */
+SPECDEC_API void specdec_session_destroy(specdec_session_t *session);
+
+/* Empties the KV cache and clears statistics; keeps the memory. */
+SPECDEC_API specdec_status specdec_session_reset(specdec_session_t *session);
+
+/* Tokens currently held in the KV cache; -1 when session is NULL. */
+SPECDEC_API int32_t specdec_session_length(const specdec_session_t *session);
+/* KV capacity in tokens; -1 when session is NULL. */
+SPECDEC_API int32_t specdec_session_capacity(const specdec_session_t *session);
+
+/* "jemalloc" or "mmap": the arena backend this session's memory comes from. */
+SPECDEC_API const char *specdec_session_arena_backend(const specdec_session_t *session);
+
+/* Message of the session's most recent failure ("" if none). Owned by the session;
+ * valid until the next call on the session. */
+SPECDEC_API const char *specdec_session_error_message(const specdec_session_t *session);
+
+/* Copies the token ids held in the KV cache (in cache order) to `buf`. */
+SPECDEC_API specdec_status specdec_session_tokens(const specdec_session_t *session,
+                                                  int32_t *buf, int32_t cap,
+                                                  int32_t *out_len);
+
+/* Drops cached tokens beyond `length` (0 <= length <= current length). Cheap: the
+ * cache only moves its end. Speculative decoding rolls back rejected drafts so. */
+SPECDEC_API specdec_status specdec_session_truncate(specdec_session_t *session,
+                                                    int32_t length);
+
+/* Runs the model over `n_tokens` new tokens, appending them to the KV cache, and
+ * writes each position's logits (n_tokens rows of vocab_size floats, row-major).
+ *   tokens:    n_tokens ids in [0, vocab_size).
+ *   positions: n_tokens position ids, or NULL for length, length+1, ...
+ *              Token i attends to every cached token and to new tokens 0..i.
+ *   logits:    caller buffer of `logits_cap` floats, or NULL to only fill the cache.
+ * Errors: SPECDEC_ERR_TOKEN_OUT_OF_RANGE, SPECDEC_ERR_CAPACITY (cache would
+ * overflow, or n_tokens > max_batch), SPECDEC_ERR_BUFFER_TOO_SMALL (needs
+ * n_tokens * vocab_size floats). Arguments are checked before any work, so a failed
+ * call leaves the cache unchanged. */
+SPECDEC_API specdec_status specdec_session_eval(specdec_session_t *session,
+                                                const int32_t *tokens,
+                                                const int32_t *positions,
+                                                int32_t n_tokens,
+                                                float *logits,
+                                                size_t logits_cap);
+
+/* ------------------------------------------------------------------------- */
+/* Generation                                                                 */
+/* ------------------------------------------------------------------------- */
+
+/* Streaming callback, called once per generated token, on the thread that called
+ * specdec_generate. `index` counts generated tokens from 0.
+ * Return SPECDEC_CALLBACK_CONTINUE to go on, SPECDEC_CALLBACK_STOP to end
+ * generation normally (the token is kept), or any negative value to report a
+ * failure: generation then ends with SPECDEC_ERR_CALLBACK. */
+typedef int32_t (*specdec_token_callback)(void *user_data, int32_t token, int32_t index);
+
+#define SPECDEC_CALLBACK_CONTINUE 0
+#define SPECDEC_CALLBACK_STOP     1
+
+typedef struct specdec_generate_params {
+    uint32_t struct_size;          /* sizeof(specdec_generate_params_t) */
+    int32_t max_new_tokens;        /* default 128 */
+    float temperature;             /* 0 (default) = greedy; > 0 samples */
+    int32_t top_k;                 /* 0 (default) = off */
+    float top_p;                   /* 1 (default) = off; (0, 1] */
+    float min_p;                   /* 0 (default) = off; [0, 1] */
+    float repetition_penalty;      /* 1 (default) = off; > 0, as in HF transformers */
+    uint64_t seed;                 /* sampling seed; default 0 */
+    const int32_t *stop_tokens;    /* borrowed for the call; may be NULL */
+    int32_t n_stop_tokens;
+    int32_t stop_at_eos;           /* 1 (default): the model's EOS ids also stop */
+    specdec_token_callback callback; /* may be NULL */
+    void *callback_user_data;
+} specdec_generate_params_t;
+
+SPECDEC_API specdec_generate_params_t specdec_generate_default_params(void);
+
+#define SPECDEC_STOP_NONE        0
+#define SPECDEC_STOP_MAX_TOKENS  1  /* max_new_tokens reached */
+#define SPECDEC_STOP_TOKEN       2  /* a stop or EOS token was generated (it is kept) */
+#define SPECDEC_STOP_CALLBACK    3  /* the callback returned SPECDEC_CALLBACK_STOP */
+#define SPECDEC_STOP_CAPACITY    4  /* the KV cache is full */
+#define SPECDEC_STOP_ERROR       5  /* the request failed */
+
+/* Generates a continuation of `prompt` (n_prompt >= 1 ids, used verbatim: no BOS
+ * is added). The session's cache is reused for the longest common prefix of the
+ * cached tokens and the prompt; the rest is evaluated (prefill), then tokens are
+ * generated until max_new_tokens, a stop/EOS token, the callback, or a full cache.
+ *   out_tokens: caller buffer of `out_cap` >= max_new_tokens ids (checked first:
+ *               otherwise SPECDEC_ERR_BUFFER_TOO_SMALL with *out_n_tokens set to
+ *               max_new_tokens).
+ *   out_n_tokens: receives the number of generated ids (prompt not included).
+ * On SPECDEC_ERR_CALLBACK the tokens generated before the failure are in
+ * out_tokens and counted in *out_n_tokens; the session stays usable. Errors before
+ * prefill (bad ids, prompt longer than the capacity) leave the session unchanged. */
+SPECDEC_API specdec_status specdec_generate(specdec_session_t *session,
+                                            const int32_t *prompt, int32_t n_prompt,
+                                            const specdec_generate_params_t *params,
+                                            int32_t *out_tokens, int32_t out_cap,
+                                            int32_t *out_n_tokens);
+
+/* Statistics of the session's most recent specdec_generate call. */
+typedef struct specdec_stats {
+    uint32_t struct_size;          /* set by the caller: sizeof(specdec_stats_t) */
+    int32_t prompt_tokens;         /* prompt length */
+    int32_t reused_tokens;         /* prompt tokens found in the cache (not evaluated) */
+    int32_t generated_tokens;
+    int32_t stop_reason;           /* SPECDEC_STOP_* */
+    double prefill_seconds;
+    double decode_seconds;
+    double prefill_tokens_per_second;
+    double decode_tokens_per_second;
+} specdec_stats_t;
+
+/* Fills `*out_stats` up to out_stats->struct_size bytes (the caller sets it). */
+SPECDEC_API specdec_status specdec_session_get_stats(const specdec_session_t *session,
+                                                     specdec_stats_t *out_stats);
+
+#ifdef __cplusplus
+}
+#endif
+
+#endif /* SPECDEC_H */
