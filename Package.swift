@@ -1,10 +1,8 @@
 // swift-tools-version:6.0
 import PackageDescription
-import Foundation
 
 // Release builds are compiled for the AVX-512 machines we ship on; the library checks
 // the CPU at load time and refuses to run (with a status, not a crash) elsewhere.
-let packageDirectory = URL(fileURLWithPath: #filePath).deletingLastPathComponent().path
 let optimisedSwift: [SwiftSetting] = [
     .unsafeFlags(["-Ounchecked", "-wmo", "-target-cpu", "skylake-avx512"], .when(configuration: .release)),
     .unsafeFlags(["-target-cpu", "skylake-avx512"], .when(configuration: .debug)),
@@ -23,23 +21,19 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
-        .target(name: "CSpecDecShims", cSettings: [.unsafeFlags(["-O2", "-march=skylake-avx512"])]),
+        .target(name: "CSpecDecShims", cSettings: [.unsafeFlags(["-O2", "-march=skylake-avx512", "-fvisibility=hidden"])]),
         .target(name: "SpecDecJSON", swiftSettings: optimisedSwift),
         .target(name: "SpecDecCore", dependencies: ["CSpecDecShims", "SpecDecJSON"], swiftSettings: optimisedSwift),
-        .target(name: "SpecDecTokenizers", dependencies: ["SpecDecJSON"], swiftSettings: optimisedSwift),
         .target(name: "CSpecDecABI"),
-        .target(name: "SpecDecCABI", dependencies: ["SpecDecCore", "CSpecDecABI"], swiftSettings: optimisedSwift),
+        .target(name: "SpecDecCABI", dependencies: ["SpecDecCore", "CSpecDecABI"], exclude: ["exports.map"], swiftSettings: optimisedSwift),
         .executableTarget(
             name: "SpecDecCLI",
             dependencies: ["SpecDecCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: optimisedSwift),
         .target(name: "CAllocationCounter", path: "Tests/CAllocationCounter"),
         .testTarget(name: "SpecDecJSONTests", dependencies: ["SpecDecJSON"]),
-        .testTarget(name: "SpecDecTokenizersTests", dependencies: ["SpecDecTokenizers"]),
         .testTarget(
             name: "SpecDecCoreTests",
-            dependencies: ["SpecDecCore", "SpecDecCABI", "CAllocationCounter"],
-            swiftSettings: [.define("PACKAGE_DIRECTORY_SET")]),
+            dependencies: ["SpecDecCore", "SpecDecCABI", "CSpecDecABI", "CAllocationCounter"]),
     ]
 )
-_ = packageDirectory

@@ -69,7 +69,8 @@ public final class GPT2Model: DecoderModel, @unchecked Sendable {
             for i in 0..<d { x[i] = tokenRow[i] + positionRow[i] }
         }
         cache.stage(tokens: tokens, positions: positions, count: n)
-        for (l, layer) in layers.enumerated() {
+        for l in 0..<layers.count {
+            let layer = layers[l]
             for t in 0..<n {
                 VectorOps.layerNorm(s.x + t * d, weight: layer.norm1Weight.pointer, bias: layer.norm1Bias.pointer,
                                     epsilon: c.normEpsilon, count: d, out: s.normed + t * d)

@@ -71,7 +71,8 @@ public final class LlamaModel: DecoderModel, @unchecked Sendable {
             rotary.angles(position: Int(positions[t]), cos: s.cos + t * half, sin: s.sin + t * half)
         }
         cache.stage(tokens: tokens, positions: positions, count: n)
-        for (l, layer) in layers.enumerated() {
+        for l in 0..<layers.count {
+            let layer = layers[l]
             for t in 0..<n {
                 VectorOps.rmsNorm(s.x + t * d, weight: layer.attentionNorm.pointer, epsilon: c.normEpsilon, count: d, out: s.normed + t * d)
             }

@@ -13,22 +13,71 @@ public struct Projection {
     }
 }
 
+/// Up to three projections of the same input, split into row blocks for the pool.
+private struct ProjectionJob {
+    var x: UnsafePointer<Float>
+    var xStride: Int
+    var tokens: Int
+    var projections: (Projection, Projection?, Projection?)
+    var rowsPerChunk: Int
+    var chunks: (Int, Int, Int)
+}
+
+/// Attention over every (new token, head) pair of one layer.
+private struct AttentionJob {
+    var query: UnsafePointer<Float>
+    var queryStride: Int
+    var keys: UnsafePointer<Float>
+    var values: UnsafePointer<Float>
+    var cacheWidth: Int
+    var cachedSlots: Int
+    var slotPositions: UnsafePointer<Int32>
+    var tokenPositions: UnsafePointer<Int32>
+    var count: Int
+    var headCount: Int
+    var groups: Int
+    var headDim: Int
+    var queryDim: Int
+    var slidingWindow: Int   // 0 = none
+    var batchMask: UnsafePointer<UInt8>?
+    var scores: UnsafeMutablePointer<Float>
+    var scoresStride: Int
+    var output: UnsafeMutablePointer<Float>
+    var pairsPerChunk: Int
+}
+
 extension ThreadPool {
-    /// Runs up to three projections of the same input in one dispatch (q/k/v, gate/up),
-    /// splitting every weight matrix into row blocks shared out among the threads.
+    /// Below this many multiply-adds a projection runs on the calling thread: waking
+    /// workers costs more than it saves.
+    static let parallelWorkThreshold = 1 << 16
+
+    /// Runs up to three projections of the same input in one dispatch (q/k/v, gate/up).
     public func project(x: UnsafePointer<Float>, xStride: Int, tokens: Int,
                         _ a: Projection, _ b: Projection? = nil, _ c: Projection? = nil) {
-        let rowsPerChunk = max(16, (a.weight.rows / (threadCount * 4) + 15) / 16 * 16)
-        let chunksA = (a.weight.rows + rowsPerChunk - 1) / rowsPerChunk
-        let chunksB = b.map { ($0.weight.rows + rowsPerChunk - 1) / rowsPerChunk } ?? 0
-        let chunksC = c.map { ($0.weight.rows + rowsPerChunk - 1) / rowsPerChunk } ?? 0
-        run(chunks: chunksA + chunksB + chunksC) { chunk, _ in
-            let p: Projection
+        let rows = a.weight.rows + (b?.weight.rows ?? 0) + (c?.weight.rows ?? 0)
+        let work = rows * a.weight.columns * tokens
+        let rowsPerChunk = work < ThreadPool.parallelWorkThreshold
+            ? max(a.weight.rows, b?.weight.rows ?? 0, c?.weight.rows ?? 0)
+            : max(16, (a.weight.rows / (threadCount * 4) + 15) / 16 * 16)
+        func chunks(_ p: Projection?) -> Int { p.map { ($0.weight.rows + rowsPerChunk - 1) / rowsPerChunk } ?? 0 }
+        let job = ProjectionJob(x: x, xStride: xStride, tokens: tokens, projections: (a, b, c),
+                                rowsPerChunk: rowsPerChunk, chunks: (chunks(a), chunks(b), chunks(c)))
+        run(chunks: job.chunks.0 + job.chunks.1 + job.chunks.2, context: job) { raw, chunk, _ in
+            let job = raw.assumingMemoryBound(to: ProjectionJob.self).pointee
             var index = chunk
-            if index < chunksA { p = a } else if index < chunksA + chunksB { p = b!; index -= chunksA } else { p = c!; index -= chunksA + chunksB }
-            let start = index * rowsPerChunk
-            let end = min(p.weight.rows, start + rowsPerChunk)
-            MatrixMultiply.multiply(p.weight, bias: p.bias, x: x, xStride: xStride, tokens: tokens,
+            let p: Projection
+            if index < job.chunks.0 {
+                p = job.projections.0
+            } else if index < job.chunks.0 + job.chunks.1 {
+                p = job.projections.1!
+                index -= job.chunks.0
+            } else {
+                p = job.projections.2!
+                index -= job.chunks.0 + job.chunks.1
+            }
+            let start = index * job.rowsPerChunk
+            let end = min(p.weight.rows, start + job.rowsPerChunk)
+            MatrixMultiply.multiply(p.weight, bias: p.bias, x: job.x, xStride: job.xStride, tokens: job.tokens,
                                     y: p.output, yStride: p.outputStride, rows: start..<end)
         }
     }
@@ -37,26 +86,37 @@ extension ThreadPool {
     func attendAll(query: UnsafePointer<Float>, queryStride: Int, cache: KVCache, layer: Int, count: Int,
                    config c: ModelConfig, scratch: ForwardScratch, batchMask: UnsafePointer<UInt8>?,
                    slidingWindow: Int?, positions: UnsafePointer<Int32>) {
-        let start = cache.length
-        let groups = c.headCount / c.kvHeadCount
-        let keys = cache.keys(layer: layer), values = cache.values(layer: layer)
-        run(chunks: count * c.headCount) { chunk, thread in
-            let t = chunk / c.headCount, h = chunk % c.headCount
-            var cached = 0..<start
-            if let window = slidingWindow {
-                // Mistral's window: a token sees the `window` latest positions, itself included.
-                let oldest = Int(positions[t]) - window
-                var first = 0
-                while first < start && Int(cache.positions[first]) <= oldest { first += 1 }
-                cached = first..<start
+        let pairs = count * c.headCount
+        let small = count * (cache.length + count) * c.queryDim < ThreadPool.parallelWorkThreshold
+        let job = AttentionJob(
+            query: query, queryStride: queryStride,
+            keys: cache.keys(layer: layer), values: cache.values(layer: layer), cacheWidth: cache.width,
+            cachedSlots: cache.length, slotPositions: cache.positions, tokenPositions: positions, count: count,
+            headCount: c.headCount, groups: c.headCount / c.kvHeadCount, headDim: c.headDim, queryDim: c.queryDim,
+            slidingWindow: slidingWindow ?? 0, batchMask: batchMask,
+            scores: scratch.scores, scoresStride: scratch.scoresStride, output: scratch.attention,
+            pairsPerChunk: small ? pairs : 1)
+        run(chunks: small ? 1 : pairs, context: job) { raw, chunk, thread in
+            let job = raw.assumingMemoryBound(to: AttentionJob.self).pointee
+            let pairs = job.count * job.headCount
+            let pairsInChunk = (chunk * job.pairsPerChunk)..<min(pairs, (chunk + 1) * job.pairsPerChunk)
+            for pair in pairsInChunk {
+                let t = pair / job.headCount, h = pair % job.headCount
+                var firstCached = 0
+                if job.slidingWindow > 0 {
+                    // Mistral's window: a token sees the `window` latest positions, itself included.
+                    let oldest = Int(job.tokenPositions[t]) - job.slidingWindow
+                    while firstCached < job.cachedSlots && Int(job.slotPositions[firstCached]) <= oldest { firstCached += 1 }
+                }
+                let kvOffset = (h / job.groups) * job.headDim
+                Attention.attend(
+                    query: job.query + t * job.queryStride + h * job.headDim,
+                    keys: job.keys + kvOffset, values: job.values + kvOffset, stride: job.cacheWidth, headDim: job.headDim,
+                    visibility: .init(cached: firstCached..<job.cachedSlots, batchStart: job.cachedSlots, batchIndex: t,
+                                      batchCount: job.count, batchMask: job.batchMask),
+                    scores: job.scores + thread * job.scoresStride,
+                    out: job.output + t * job.queryDim + h * job.headDim)
             }
-            let kvOffset = (h / groups) * c.headDim
-            Attention.attend(
-                query: query + t * queryStride + h * c.headDim,
-                keys: keys + kvOffset, values: values + kvOffset, stride: cache.width, headDim: c.headDim,
-                visibility: .init(cached: cached, batchStart: start, batchIndex: t, batchCount: count, batchMask: batchMask),
-                scores: scratch.scores + thread * scratch.scoresStride,
-                out: scratch.attention + t * c.queryDim + h * c.headDim)
         }
     }
 }

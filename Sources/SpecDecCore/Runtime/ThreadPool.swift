@@ -1,134 +1,167 @@
 #if canImport(Glibc)
 import Glibc
 #endif
-import Synchronization
 import CSpecDecShims
+import Synchronization
 
 /// A persistent pool of compute threads for kernels that take tens of microseconds.
-/// The calling thread works too. Idle workers spin for a bounded time (a dispatch costs
-/// well under a microsecond while they spin) and then sleep on a condition variable, so
-/// a loaded machine does not lose whole scheduler slices to spinners.
-/// Dispatching allocates nothing: the task is a borrowed closure.
+///
+/// The calling thread works too. Work is a C function pointer plus a context pointer, so
+/// a dispatch allocates nothing. Chunks are claimed from one atomic ticket holding the
+/// run's generation and the next chunk index, so a worker that wakes late finds nothing
+/// to claim instead of holding the run up. Idle workers spin for a bounded time, then
+/// sleep on a condition variable: on a loaded machine, spinners must not eat the
+/// scheduler slices the busy threads need.
 public final class ThreadPool: @unchecked Sendable {
+    /// `kernel(context, chunk, thread)`: processes one chunk; `thread` in 0..<threadCount
+    /// selects per-thread scratch.
+    public typealias Kernel = @convention(c) (_ context: UnsafeRawPointer, _ chunk: Int, _ thread: Int) -> Void
+
     public let threadCount: Int
-    private let generation = Atomic<Int>(0)
-    private let nextChunk = Atomic<Int>(0)
-    private let pendingWorkers = Atomic<Int>(0)
-    private let shuttingDown = Atomic<Bool>(false)
-    private var chunkCount = 0
-    private var task: ((_ chunk: Int, _ thread: Int) -> Void)?
-    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
-    private let wakeUp: UnsafeMutablePointer<pthread_cond_t>
-    private var sleepers = 0
+    private let state: PoolState
     private var threads: [pthread_t] = []
-    private static let spinIterations = 20_000
 
     /// - threadCount: total threads including the caller (>= 1).
     public init(threadCount: Int) {
         self.threadCount = max(1, threadCount)
-        mutex = .allocate(capacity: 1)
-        wakeUp = .allocate(capacity: 1)
-        pthread_mutex_init(mutex, nil)
-        pthread_cond_init(wakeUp, nil)
+        state = PoolState()
         for index in 1..<self.threadCount {
-            let context = Unmanaged.passRetained(WorkerContext(pool: self, index: index)).toOpaque()
+            let context = Unmanaged.passRetained(WorkerStart(state: state, index: index)).toOpaque()
             var thread = pthread_t()
             let created = pthread_create(&thread, nil, { raw in
-                let context = Unmanaged<WorkerContext>.fromOpaque(raw!).takeRetainedValue()
-                context.pool!.workerLoop(index: context.index)
+                let start = Unmanaged<WorkerStart>.fromOpaque(raw!).takeRetainedValue()
+                start.state.workerLoop(thread: start.index)
                 return nil
             }, context)
-            if created == 0 { threads.append(thread) } else { Unmanaged<WorkerContext>.fromOpaque(context).release() }
+            if created == 0 { threads.append(thread) } else { Unmanaged<WorkerStart>.fromOpaque(context).release() }
         }
     }
 
     deinit {
-        shuttingDown.store(true, ordering: .releasing)
-        pthread_mutex_lock(mutex)
-        generation.wrappingAdd(1, ordering: .releasing)
-        pthread_cond_broadcast(wakeUp)
-        pthread_mutex_unlock(mutex)
+        state.shutDown()
         for thread in threads { pthread_join(thread, nil) }
+    }
+
+    /// Runs `kernel` for every chunk in 0..<chunks and returns when all are done.
+    public func run(chunks: Int, context: UnsafeRawPointer, kernel: Kernel) {
+        if chunks <= 0 { return }
+        if threads.isEmpty || chunks == 1 {
+            for c in 0..<chunks { kernel(context, c, 0) }
+            return
+        }
+        state.run(chunks: chunks, context: context, kernel: kernel)
+    }
+
+    /// Runs `kernel` with a pointer to `context` (a struct on the caller's stack).
+    public func run<Context>(chunks: Int, context: Context, kernel: Kernel) {
+        withUnsafePointer(to: context) { run(chunks: chunks, context: UnsafeRawPointer($0), kernel: kernel) }
+    }
+}
+
+private final class WorkerStart {
+    let state: PoolState
+    let index: Int
+    init(state: PoolState, index: Int) { self.state = state; self.index = index }
+}
+
+/// What the pool's threads share. Workers hold this, not the pool, so that releasing the
+/// pool runs its deinit, which stops and joins them.
+final class PoolState: @unchecked Sendable {
+    private let ticket = Atomic<UInt64>(0)       // generation << 32 | next chunk
+    private let completed = Atomic<Int>(0)
+    private let stopping = Atomic<Bool>(false)
+    private var chunkCount = 0
+    private var kernel: ThreadPool.Kernel?
+    private var context: UnsafeRawPointer?
+    private var generation: UInt64 = 0
+    private let mutex: UnsafeMutablePointer<pthread_mutex_t>
+    private let wakeUp: UnsafeMutablePointer<pthread_cond_t>
+    private var sleepers = 0
+    private static let workerSpins = 4_000
+    private static let callerSpinsBeforeYield = 2_000
+
+    init() {
+        mutex = .allocate(capacity: 1)
+        wakeUp = .allocate(capacity: 1)
+        pthread_mutex_init(mutex, nil)
+        pthread_cond_init(wakeUp, nil)
+    }
+
+    deinit {
         pthread_mutex_destroy(mutex)
         pthread_cond_destroy(wakeUp)
         mutex.deallocate()
         wakeUp.deallocate()
     }
 
-    private final class WorkerContext {
-        // Unowned on purpose: the pool joins its threads in deinit.
-        unowned(unsafe) let pool: ThreadPool?
-        let index: Int
-        init(pool: ThreadPool, index: Int) { self.pool = pool; self.index = index }
+    func run(chunks: Int, context: UnsafeRawPointer, kernel: ThreadPool.Kernel) {
+        self.kernel = kernel
+        self.context = context
+        chunkCount = chunks
+        completed.store(0, ordering: .relaxed)
+        generation += 1
+        ticket.store(generation << 32, ordering: .releasing)
+        pthread_mutex_lock(mutex)
+        if sleepers > 0 { pthread_cond_broadcast(wakeUp) }
+        pthread_mutex_unlock(mutex)
+        drain(generation: generation, thread: 0)
+        var spins = 0
+        while completed.load(ordering: .acquiring) != chunks {
+            spins += 1
+            if spins < PoolState.callerSpinsBeforeYield { specdec_cpu_relax() } else { sched_yield() }
+        }
+        self.kernel = nil
+        self.context = nil
     }
 
-    /// Runs `body(chunk, thread)` for every chunk in 0..<chunks, spread over the threads,
-    /// and returns when all are done. `thread` is in 0..<threadCount (scratch indexing).
-    public func run(chunks: Int, _ body: (_ chunk: Int, _ thread: Int) -> Void) {
-        if chunks <= 0 { return }
-        if threads.isEmpty || chunks == 1 {
-            for c in 0..<chunks { body(c, 0) }
-            return
-        }
-        withoutActuallyEscaping(body) { escapable in
-            task = escapable
-            chunkCount = chunks
-            nextChunk.store(0, ordering: .relaxed)
-            pendingWorkers.store(threads.count, ordering: .relaxed)
-            generation.wrappingAdd(1, ordering: .releasing)
-            pthread_mutex_lock(mutex)
-            if sleepers > 0 { pthread_cond_broadcast(wakeUp) }
-            pthread_mutex_unlock(mutex)
-            work(thread: 0)
-            while pendingWorkers.load(ordering: .acquiring) != 0 { spinPause() }
-            task = nil
-        }
-    }
-
-    /// Splits `count` items into chunks of `granule`-aligned size, about four per thread.
-    public func parallelFor(count: Int, granule: Int = 1, _ body: (_ range: Range<Int>, _ thread: Int) -> Void) {
-        let perChunk = max(granule, (count / (threadCount * 4) + granule - 1) / granule * granule)
-        let chunks = (count + perChunk - 1) / perChunk
-        run(chunks: chunks) { chunk, thread in
-            let start = chunk * perChunk
-            body(start..<min(count, start + perChunk), thread)
-        }
-    }
-
-    @inline(__always)
-    private func work(thread: Int) {
-        let body = task!
+    /// Claims and runs chunks of `generation` until none are left.
+    private func drain(generation: UInt64, thread: Int) {
         while true {
-            let chunk = nextChunk.wrappingAdd(1, ordering: .relaxed).oldValue
-            if chunk >= chunkCount { break }
-            body(chunk, thread)
+            var current = ticket.load(ordering: .acquiring)
+            var chunk = 0
+            while true {
+                guard current >> 32 == generation else { return }
+                chunk = Int(current & 0xFFFF_FFFF)
+                guard chunk < chunkCount else { return }
+                let (exchanged, original) = ticket.compareExchange(
+                    expected: current, desired: current + 1, successOrdering: .acquiring, failureOrdering: .acquiring)
+                if exchanged { break }
+                current = original
+            }
+            // The run cannot finish while this chunk is unfinished, so kernel and context
+            // are still those of `generation`.
+            kernel!(context!, chunk, thread)
+            completed.wrappingAdd(1, ordering: .releasing)
         }
     }
 
-    private func workerLoop(index: Int) {
-        // Generation 0 is the pool's starting state: a worker that starts late still
-        // takes part in a run already announced.
-        var seen = 0
+    func workerLoop(thread: Int) {
+        var seen: UInt64 = 0
         while true {
             var spins = 0
-            while generation.load(ordering: .acquiring) == seen, spins < ThreadPool.spinIterations {
-                spinPause()
+            while ticket.load(ordering: .acquiring) >> 32 == seen, !stopping.load(ordering: .relaxed), spins < PoolState.workerSpins {
+                specdec_cpu_relax()
                 spins += 1
             }
-            if generation.load(ordering: .acquiring) == seen {
+            if ticket.load(ordering: .acquiring) >> 32 == seen, !stopping.load(ordering: .relaxed) {
                 pthread_mutex_lock(mutex)
                 sleepers += 1
-                while generation.load(ordering: .acquiring) == seen { pthread_cond_wait(wakeUp, mutex) }
+                while ticket.load(ordering: .acquiring) >> 32 == seen, !stopping.load(ordering: .relaxed) {
+                    pthread_cond_wait(wakeUp, mutex)
+                }
                 sleepers -= 1
                 pthread_mutex_unlock(mutex)
             }
-            seen = generation.load(ordering: .acquiring)
-            if shuttingDown.load(ordering: .acquiring) { return }
-            work(thread: index)
-            pendingWorkers.wrappingSubtract(1, ordering: .releasing)
+            if stopping.load(ordering: .acquiring) { return }
+            seen = ticket.load(ordering: .acquiring) >> 32
+            drain(generation: seen, thread: thread)
         }
     }
 
-    @inline(__always)
-    private func spinPause() { specdec_cpu_relax() }
+    func shutDown() {
+        pthread_mutex_lock(mutex)
+        stopping.store(true, ordering: .releasing)
+        pthread_cond_broadcast(wakeUp)
+        pthread_mutex_unlock(mutex)
+    }
 }

@@ -25,37 +25,48 @@ public enum Attention {
         headDim: Int, visibility v: Visibility, scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>
     ) {
         let scale = 1 / Float(headDim).squareRoot()
+        // Scores of the visible slots, in visiting order (cached slots, then batch tokens).
         var count = 0
         var maxScore = -Float.infinity
-        @inline(__always) func score(_ slot: Int) {
+        for slot in v.cached {
             let s = MatrixMultiply.dot(q, keys + slot * stride, headDim) * scale
             scores[count] = s
-            if s > maxScore { maxScore = s }
+            maxScore = max(maxScore, s)
             count += 1
         }
-        for slot in v.cached { score(slot) }
-        for j in 0..<v.batchCount where v.sees(batchToken: j) { score(v.batchStart + j) }
-
+        for j in 0..<v.batchCount where v.sees(batchToken: j) {
+            let s = MatrixMultiply.dot(q, keys + (v.batchStart + j) * stride, headDim) * scale
+            scores[count] = s
+            maxScore = max(maxScore, s)
+            count += 1
+        }
         var sum: Float = 0
         for i in 0..<count { let e = expf(scores[i] - maxScore); scores[i] = e; sum += e }
         let inverse = 1 / sum
         for d in 0..<headDim { out[d] = 0 }
         var index = 0
-        @inline(__always) func accumulate(_ slot: Int) {
-            let weight = scores[index] * inverse
-            let row = values + slot * stride
-            var d = 0
-            while d + 16 <= headDim {
-                var o = UnsafeRawPointer(out + d).loadUnaligned(as: SIMD16<Float>.self)
-                o.addProduct(SIMD16(repeating: weight), UnsafeRawPointer(row + d).loadUnaligned(as: SIMD16<Float>.self))
-                UnsafeMutableRawPointer(out + d).storeBytes(of: o, as: SIMD16<Float>.self)
-                d += 16
-            }
-            while d < headDim { out[d] += weight * row[d]; d += 1 }
+        for slot in v.cached {
+            accumulate(scores[index] * inverse, values + slot * stride, into: out, headDim)
             index += 1
         }
-        for slot in v.cached { accumulate(slot) }
-        for j in 0..<v.batchCount where v.sees(batchToken: j) { accumulate(v.batchStart + j) }
+        for j in 0..<v.batchCount where v.sees(batchToken: j) {
+            accumulate(scores[index] * inverse, values + (v.batchStart + j) * stride, into: out, headDim)
+            index += 1
+        }
+    }
+
+    /// out += weight · row
+    @inline(__always)
+    static func accumulate(_ weight: Float, _ row: UnsafePointer<Float>, into out: UnsafeMutablePointer<Float>, _ n: Int) {
+        var d = 0
+        let w = SIMD16<Float>(repeating: weight)
+        while d + 16 <= n {
+            var o = UnsafeRawPointer(out + d).loadUnaligned(as: SIMD16<Float>.self)
+            o.addProduct(w, UnsafeRawPointer(row + d).loadUnaligned(as: SIMD16<Float>.self))
+            UnsafeMutableRawPointer(out + d).storeBytes(of: o, as: SIMD16<Float>.self)
+            d += 16
+        }
+        while d < n { out[d] += weight * row[d]; d += 1 }
     }
 }
 

@@ -1,0 +1,40 @@
+#include "CAllocationCounter.h"
+#include <stdatomic.h>
+#include <stddef.h>
+#include <errno.h>
+
+extern void *__libc_malloc(size_t);
+extern void *__libc_calloc(size_t, size_t);
+extern void *__libc_realloc(void *, size_t);
+extern void *__libc_memalign(size_t, size_t);
+
+static atomic_long allocations;
+// Per thread: tests run concurrently, and only the measured thread's allocations count.
+static _Thread_local int counting;
+
+static inline void note(void) {
+    if (counting) atomic_fetch_add(&allocations, 1);
+}
+
+void *malloc(size_t size) { note(); return __libc_malloc(size); }
+void *calloc(size_t n, size_t size) { note(); return __libc_calloc(n, size); }
+void *realloc(void *p, size_t size) { note(); return __libc_realloc(p, size); }
+void *memalign(size_t alignment, size_t size) { note(); return __libc_memalign(alignment, size); }
+void *aligned_alloc(size_t alignment, size_t size) { note(); return __libc_memalign(alignment, size); }
+int posix_memalign(void **out, size_t alignment, size_t size) {
+    note();
+    void *p = __libc_memalign(alignment, size);
+    if (!p) return ENOMEM;
+    *out = p;
+    return 0;
+}
+
+void allocation_counter_start(void) {
+    atomic_store(&allocations, 0);
+    counting = 1;
+}
+
+long allocation_counter_stop(void) {
+    counting = 0;
+    return atomic_load(&allocations);
+}

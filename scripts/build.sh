@@ -1,0 +1,19 @@
+#!/usr/bin/env bash
+# Builds libspecdec.so and the specdec command in release mode and installs them, with
+# the headers, under dist/ (dist/lib, dist/bin, dist/include).
+set -euo pipefail
+cd "$(dirname "$0")/.."
+bash scripts/install-deps.sh
+
+# The Swift runtime is linked statically so a C host needs only libspecdec.so and libc;
+# the version script keeps everything but specdec_* out of the dynamic symbol table.
+swift build -c release \
+    -Xswiftc -static-stdlib \
+    -Xlinker --version-script="$PWD/Sources/SpecDecCABI/exports.map"
+
+bin=$(swift build -c release --show-bin-path)
+mkdir -p dist/lib dist/bin dist/include
+install -m 755 "$bin/libspecdec.so" dist/lib/libspecdec.so
+install -m 755 "$bin/specdec-cli" dist/bin/specdec
+install -m 644 include/*.h dist/include/
+echo "built dist/lib/libspecdec.so and dist/bin/specdec"
