@@ -1,0 +1,93 @@
+"""Python bindings for libspecdec (ctypes over the stable C ABI of include/specdec.h).
+
+    import specdec
+
+    with specdec.Model("path/to/hf-model") as model:
+        with specdec.Session(model) as session:
+            ids = session.generate([1, 403, 407], max_new_tokens=32,
+                                   on_token=lambda tok, i: print(tok, flush=True))
+            print(session.stats)
+
+The shared library is found through SPECDEC_LIBRARY, a copy inside this package,
+the repository's dist/lib (from a checkout), or the dynamic loader; see
+:mod:`specdec._ffi`.
+"""
+
+from __future__ import annotations
+
+from . import _ffi
+from ._ffi import (
+    SPECDEC_ABI_VERSION,
+    SPECDEC_VERSION_NUMBER,
+    SPECDEC_VERSION_STRING,
+    LibraryNotFoundError,
+    library_path,
+)
+from .errors import (
+    BufferTooSmallError,
+    CallbackError,
+    CancelledError,
+    CapacityError,
+    ClosedError,
+    FormatError,
+    InternalError,
+    InvalidArgumentError,
+    ShapeError,
+    SpecDecError,
+    SpecDecIOError,
+    SpecDecMemoryError,
+    TokenOutOfRangeError,
+    UnsupportedError,
+    error_class,
+    status_string,
+)
+from .model import Model, ModelInfo
+from .session import Session, Stats
+
+__version__ = SPECDEC_VERSION_STRING
+
+__all__ = [
+    "Model",
+    "ModelInfo",
+    "Session",
+    "Stats",
+    "SpecDecError",
+    "InvalidArgumentError",
+    "SpecDecIOError",
+    "FormatError",
+    "UnsupportedError",
+    "ShapeError",
+    "TokenOutOfRangeError",
+    "BufferTooSmallError",
+    "CapacityError",
+    "SpecDecMemoryError",
+    "CancelledError",
+    "CallbackError",
+    "InternalError",
+    "ClosedError",
+    "LibraryNotFoundError",
+    "SPECDEC_ABI_VERSION",
+    "SPECDEC_VERSION_NUMBER",
+    "SPECDEC_VERSION_STRING",
+    "abi_version",
+    "version_number",
+    "version_string",
+    "status_string",
+    "error_class",
+    "library_path",
+]
+
+
+def version_number() -> int:
+    """Runtime ``specdec_version_number()`` of the loaded library."""
+    return int(_ffi.lib().specdec_version_number())
+
+
+def version_string() -> str:
+    """Runtime ``specdec_version_string()`` of the loaded library."""
+    return _ffi.decode(_ffi.lib().specdec_version_string())
+
+
+def abi_version() -> int:
+    """Runtime ``specdec_abi_version()`` of the loaded library."""
+    return int(_ffi.lib().specdec_abi_version())

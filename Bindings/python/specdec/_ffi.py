@@ -1,0 +1,344 @@
+"""Low-level ctypes mirror of include/specdec.h.
+
+Everything here follows the header one to one: constants, structs (field order,
+types and therefore size and alignment), and every function with its argtypes and
+restype. The Pythonic API in :mod:`specdec` is built on top of it; use this module
+directly only when you need the raw C contract.
+
+The shared library is loaded lazily by :func:`lib`, looked up in this order:
+
+1. the environment variable ``SPECDEC_LIBRARY`` (a full path to the file);
+2. a ``libspecdec.so`` shipped inside this package directory;
+3. ``dist/lib/libspecdec.so`` of the repository, when the package runs from a checkout
+   (``<repo>/Bindings/python/specdec``);
+4. :func:`ctypes.util.find_library` (``ldconfig``, ``LD_LIBRARY_PATH``).
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import os
+import threading
+from ctypes import (
+    CFUNCTYPE,
+    POINTER,
+    Structure,
+    c_char_p,
+    c_double,
+    c_float,
+    c_int32,
+    c_int64,
+    c_size_t,
+    c_uint32,
+    c_uint64,
+    c_void_p,
+)
+from pathlib import Path
+from typing import List, Optional
+
+# --------------------------------------------------------------------------
+# Versions (compile-time values of the header this module mirrors)
+# --------------------------------------------------------------------------
+
+SPECDEC_VERSION_MAJOR = 0
+SPECDEC_VERSION_MINOR = 1
+SPECDEC_VERSION_PATCH = 0
+SPECDEC_VERSION_NUMBER = SPECDEC_VERSION_MAJOR * 10000 + SPECDEC_VERSION_MINOR * 100 + SPECDEC_VERSION_PATCH
+SPECDEC_VERSION_STRING = "0.1.0"
+SPECDEC_ABI_VERSION = 1
+
+# --------------------------------------------------------------------------
+# Status codes (pinned forever)
+# --------------------------------------------------------------------------
+
+SPECDEC_OK = 0
+SPECDEC_ERR_INVALID_ARGUMENT = 1
+SPECDEC_ERR_IO = 2
+SPECDEC_ERR_FORMAT = 3
+SPECDEC_ERR_UNSUPPORTED = 4
+SPECDEC_ERR_SHAPE = 5
+SPECDEC_ERR_TOKEN_OUT_OF_RANGE = 6
+SPECDEC_ERR_BUFFER_TOO_SMALL = 7
+SPECDEC_ERR_CAPACITY = 8
+SPECDEC_ERR_OUT_OF_MEMORY = 9
+SPECDEC_ERR_CANCELLED = 10
+SPECDEC_ERR_CALLBACK = 11
+SPECDEC_ERR_INTERNAL = 12
+
+# Architectures
+SPECDEC_ARCH_UNKNOWN = 0
+SPECDEC_ARCH_LLAMA = 1
+SPECDEC_ARCH_GPT2 = 2
+
+# Arena backends
+SPECDEC_ARENA_AUTO = 0
+SPECDEC_ARENA_JEMALLOC = 1
+SPECDEC_ARENA_MMAP = 2
+
+# Callback return values
+SPECDEC_CALLBACK_CONTINUE = 0
+SPECDEC_CALLBACK_STOP = 1
+
+# Stop reasons
+SPECDEC_STOP_NONE = 0
+SPECDEC_STOP_MAX_TOKENS = 1
+SPECDEC_STOP_TOKEN = 2
+SPECDEC_STOP_CALLBACK = 3
+SPECDEC_STOP_CAPACITY = 4
+SPECDEC_STOP_ERROR = 5
+
+specdec_status = c_int32
+
+# --------------------------------------------------------------------------
+# Opaque handles
+# --------------------------------------------------------------------------
+
+
+class specdec_model(Structure):
+    """Opaque ``struct specdec_model``; only ever used through a pointer."""
+
+
+class specdec_session(Structure):
+    """Opaque ``struct specdec_session``; only ever used through a pointer."""
+
+
+specdec_model_p = POINTER(specdec_model)
+specdec_session_p = POINTER(specdec_session)
+
+# --------------------------------------------------------------------------
+# Structs (field order and types exactly as in specdec.h)
+# --------------------------------------------------------------------------
+
+
+class specdec_model_params_t(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("use_mmap", c_int32),
+    ]
+
+
+class specdec_model_info_t(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("architecture", c_int32),
+        ("vocab_size", c_int32),
+        ("context_length", c_int32),
+        ("hidden_size", c_int32),
+        ("num_layers", c_int32),
+        ("num_heads", c_int32),
+        ("num_kv_heads", c_int32),
+        ("bos_token_id", c_int32),
+        ("eos_token_id", c_int32),
+        ("pad_token_id", c_int32),
+        ("num_parameters", c_int64),
+    ]
+
+
+class specdec_session_params_t(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("kv_capacity", c_int32),
+        ("n_threads", c_int32),
+        ("arena_backend", c_int32),
+        ("max_batch", c_int32),
+    ]
+
+
+# int32_t (*specdec_token_callback)(void *user_data, int32_t token, int32_t index)
+specdec_token_callback = CFUNCTYPE(c_int32, c_void_p, c_int32, c_int32)
+
+
+class specdec_generate_params_t(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("max_new_tokens", c_int32),
+        ("temperature", c_float),
+        ("top_k", c_int32),
+        ("top_p", c_float),
+        ("min_p", c_float),
+        ("repetition_penalty", c_float),
+        ("seed", c_uint64),
+        ("stop_tokens", POINTER(c_int32)),
+        ("n_stop_tokens", c_int32),
+        ("stop_at_eos", c_int32),
+        ("callback", specdec_token_callback),
+        ("callback_user_data", c_void_p),
+    ]
+
+
+class specdec_stats_t(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("prompt_tokens", c_int32),
+        ("reused_tokens", c_int32),
+        ("generated_tokens", c_int32),
+        ("stop_reason", c_int32),
+        ("prefill_seconds", c_double),
+        ("decode_seconds", c_double),
+        ("prefill_tokens_per_second", c_double),
+        ("decode_tokens_per_second", c_double),
+    ]
+
+
+STRUCTS = {
+    "specdec_model_params_t": specdec_model_params_t,
+    "specdec_model_info_t": specdec_model_info_t,
+    "specdec_session_params_t": specdec_session_params_t,
+    "specdec_generate_params_t": specdec_generate_params_t,
+    "specdec_stats_t": specdec_stats_t,
+}
+
+_i32p = POINTER(c_int32)
+_f32p = POINTER(c_float)
+
+# name -> (restype, argtypes); every function of specdec.h, in header order.
+FUNCTIONS = {
+    # Versions
+    "specdec_version_number": (c_uint32, []),
+    "specdec_version_string": (c_char_p, []),
+    "specdec_abi_version": (c_uint32, []),
+    # Statuses
+    "specdec_status_string": (c_char_p, [specdec_status]),
+    "specdec_last_error_message": (c_char_p, []),
+    # Models
+    "specdec_model_default_params": (specdec_model_params_t, []),
+    "specdec_model_load": (specdec_status, [c_char_p, POINTER(specdec_model_params_t), POINTER(specdec_model_p)]),
+    "specdec_model_destroy": (None, [specdec_model_p]),
+    "specdec_model_get_info": (specdec_status, [specdec_model_p, POINTER(specdec_model_info_t)]),
+    "specdec_model_vocab_size": (c_int32, [specdec_model_p]),
+    "specdec_model_context_length": (c_int32, [specdec_model_p]),
+    "specdec_model_bos_token": (c_int32, [specdec_model_p]),
+    "specdec_model_eos_token": (c_int32, [specdec_model_p]),
+    "specdec_model_eos_tokens": (specdec_status, [specdec_model_p, _i32p, c_int32, _i32p]),
+    "specdec_model_type": (c_char_p, [specdec_model_p]),
+    # Sessions
+    "specdec_session_default_params": (specdec_session_params_t, []),
+    "specdec_session_create": (
+        specdec_status,
+        [specdec_model_p, POINTER(specdec_session_params_t), POINTER(specdec_session_p)],
+    ),
+    "specdec_session_destroy": (None, [specdec_session_p]),
+    "specdec_session_reset": (specdec_status, [specdec_session_p]),
+    "specdec_session_length": (c_int32, [specdec_session_p]),
+    "specdec_session_capacity": (c_int32, [specdec_session_p]),
+    "specdec_session_arena_backend": (c_char_p, [specdec_session_p]),
+    "specdec_session_error_message": (c_char_p, [specdec_session_p]),
+    "specdec_session_tokens": (specdec_status, [specdec_session_p, _i32p, c_int32, _i32p]),
+    "specdec_session_truncate": (specdec_status, [specdec_session_p, c_int32]),
+    "specdec_session_eval": (specdec_status, [specdec_session_p, _i32p, _i32p, c_int32, _f32p, c_size_t]),
+    # Generation
+    "specdec_generate_default_params": (specdec_generate_params_t, []),
+    "specdec_generate": (
+        specdec_status,
+        [specdec_session_p, _i32p, c_int32, POINTER(specdec_generate_params_t), _i32p, c_int32, _i32p],
+    ),
+    "specdec_session_get_stats": (specdec_status, [specdec_session_p, POINTER(specdec_stats_t)]),
+}
+
+# --------------------------------------------------------------------------
+# Library loading
+# --------------------------------------------------------------------------
+
+LIBRARY_ENV = "SPECDEC_LIBRARY"
+_LIBRARY_FILE = "libspecdec.so"
+
+
+class LibraryNotFoundError(OSError):
+    """libspecdec could not be located or loaded."""
+
+
+def candidate_paths() -> List[str]:
+    """Where :func:`lib` looks, in order (find_library's answer last, if any)."""
+    candidates: List[str] = []
+    env = os.environ.get(LIBRARY_ENV)
+    if env:
+        candidates.append(env)
+    here = Path(__file__).resolve().parent
+    candidates.append(str(here / _LIBRARY_FILE))
+    # <repo>/Bindings/python/specdec/_ffi.py -> <repo>/dist/lib/libspecdec.so
+    parents = here.parents
+    if len(parents) >= 3:
+        candidates.append(str(parents[2] / "dist" / "lib" / _LIBRARY_FILE))
+    found = ctypes.util.find_library("specdec")
+    if found:
+        candidates.append(found)
+    return candidates
+
+
+def _locate() -> str:
+    env = os.environ.get(LIBRARY_ENV)
+    if env:
+        # An explicit choice is never silently replaced by another copy.
+        if not os.path.isfile(env):
+            raise LibraryNotFoundError(f"{LIBRARY_ENV}={env!r} does not name an existing file")
+        return env
+    for path in candidate_paths():
+        if os.path.isabs(path):
+            if os.path.isfile(path):
+                return path
+        else:  # a bare soname from find_library: let the dynamic loader resolve it
+            return path
+    raise LibraryNotFoundError(
+        "libspecdec.so not found: set SPECDEC_LIBRARY to its full path, build it with "
+        "scripts/build.sh (dist/lib), or install it where the dynamic loader finds it"
+    )
+
+
+def _declare(cdll: ctypes.CDLL) -> ctypes.CDLL:
+    for name, (restype, argtypes) in FUNCTIONS.items():
+        try:
+            fn = getattr(cdll, name)
+        except AttributeError as exc:
+            raise LibraryNotFoundError(f"{cdll._name} does not export {name}: not a libspecdec of ABI 1") from exc
+        fn.restype = restype
+        fn.argtypes = argtypes
+    return cdll
+
+
+_lock = threading.Lock()
+_lib: Optional[ctypes.CDLL] = None
+_lib_path: Optional[str] = None
+
+
+def lib() -> ctypes.CDLL:
+    """The loaded, fully declared library (loaded on first use, then cached)."""
+    global _lib, _lib_path
+    if _lib is not None:
+        return _lib
+    with _lock:
+        if _lib is None:
+            path = _locate()
+            try:
+                cdll = ctypes.CDLL(path)
+            except OSError as exc:
+                hint = ""
+                if "static TLS" in str(exc):
+                    hint = (
+                        " (a library linked against jemalloc cannot be dlopen'ed late; start Python "
+                        "with LD_PRELOAD=/usr/lib/x86_64-linux-gnu/libjemalloc.so.2)"
+                    )
+                raise LibraryNotFoundError(f"cannot load {path}: {exc}{hint}") from exc
+            _declare(cdll)
+            abi = cdll.specdec_abi_version()
+            if abi < SPECDEC_ABI_VERSION:
+                raise LibraryNotFoundError(
+                    f"{path} implements ABI {abi}, older than ABI {SPECDEC_ABI_VERSION} that these bindings need"
+                )
+            _lib_path = path
+            _lib = cdll
+    return _lib
+
+
+def library_path() -> str:
+    """Path (or soname) of the loaded library; loads it if needed."""
+    lib()
+    assert _lib_path is not None
+    return _lib_path
+
+
+def decode(value: Optional[bytes]) -> str:
+    """A library-owned ``const char *`` as text ("" for NULL)."""
+    if not value:
+        return ""
+    return value.decode("utf-8", errors="replace")

@@ -1,0 +1,191 @@
+"""specdec.Model: a loaded, immutable model (thread-safe, shareable by sessions)."""
+
+from __future__ import annotations
+
+import ctypes
+import os
+import threading
+import weakref
+from dataclasses import dataclass
+from typing import Tuple, Union
+
+from . import _ffi
+from .errors import ClosedError, InternalError, InvalidArgumentError, check
+
+PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
+
+ARCHITECTURE_NAMES = {
+    _ffi.SPECDEC_ARCH_UNKNOWN: "unknown",
+    _ffi.SPECDEC_ARCH_LLAMA: "llama",
+    _ffi.SPECDEC_ARCH_GPT2: "gpt2",
+}
+
+
+@dataclass(frozen=True)
+class ModelInfo:
+    """``specdec_model_info_t`` plus the model type string."""
+
+    architecture: int
+    vocab_size: int
+    context_length: int
+    hidden_size: int
+    num_layers: int
+    num_heads: int
+    num_kv_heads: int
+    bos_token_id: int
+    eos_token_id: int
+    pad_token_id: int
+    num_parameters: int
+    model_type: str
+
+    @property
+    def architecture_name(self) -> str:
+        return ARCHITECTURE_NAMES.get(self.architecture, "unknown")
+
+
+def _encode_path(path: PathLike) -> bytes:
+    raw = os.fsencode(path)
+    if b"\0" in raw:
+        raise InvalidArgumentError(_ffi.SPECDEC_ERR_INVALID_ARGUMENT, f"model path contains a NUL byte: {path!r}")
+    return raw
+
+
+class Model:
+    """A model loaded from a Hugging Face directory (config.json + safetensors).
+
+    Use it as a context manager, or call :meth:`close`. Closing a model first closes
+    every session still open on it, so no session can outlive its model.
+    """
+
+    def __init__(self, path: PathLike, *, use_mmap: bool = True):
+        self._ptr = None  # set last, so __del__ of a half-built object is harmless
+        self._lock = threading.Lock()
+        self._sessions: "weakref.WeakSet" = weakref.WeakSet()
+        self.path = os.fsdecode(path)
+        lib = _ffi.lib()
+        params = lib.specdec_model_default_params()
+        params.use_mmap = 1 if use_mmap else 0
+        out = _ffi.specdec_model_p()
+        code = lib.specdec_model_load(_encode_path(path), ctypes.byref(params), ctypes.byref(out))
+        check(code)
+        if not out:
+            raise InternalError(_ffi.SPECDEC_ERR_INTERNAL, "specdec_model_load returned OK without a model")
+        self._ptr = out
+        self.info = self._read_info()
+
+    # -- lifetime ---------------------------------------------------------
+
+    def _handle(self):
+        ptr = self._ptr
+        if not ptr:
+            raise ClosedError(_ffi.SPECDEC_ERR_INVALID_ARGUMENT, "the model is closed")
+        return ptr
+
+    @property
+    def closed(self) -> bool:
+        return not self._ptr
+
+    def _register(self, session) -> None:
+        with self._lock:
+            self._handle()
+            self._sessions.add(session)
+
+    def close(self) -> None:
+        """Closes every open session on this model, then releases the model.
+        Idempotent."""
+        with self._lock:
+            if not self._ptr:
+                return
+            sessions = list(self._sessions)
+        for session in sessions:
+            session.close()
+        with self._lock:
+            ptr, self._ptr = self._ptr, None
+            if ptr:
+                _ffi.lib().specdec_model_destroy(ptr)
+
+    def __enter__(self) -> "Model":
+        self._handle()
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def __del__(self):
+        try:
+            if self._ptr:
+                self.close()
+        except Exception:  # interpreter shutdown: never raise from a finalizer
+            pass
+
+    def __repr__(self) -> str:
+        state = "closed" if self.closed else f"{self.info.model_type}, vocab {self.info.vocab_size}"
+        return f"<specdec.Model {self.path!r} ({state})>"
+
+    # -- queries ----------------------------------------------------------
+
+    def _read_info(self) -> ModelInfo:
+        lib = _ffi.lib()
+        ptr = self._handle()
+        raw = _ffi.specdec_model_info_t()
+        raw.struct_size = ctypes.sizeof(raw)
+        check(lib.specdec_model_get_info(ptr, ctypes.byref(raw)))
+        return ModelInfo(
+            architecture=raw.architecture,
+            vocab_size=raw.vocab_size,
+            context_length=raw.context_length,
+            hidden_size=raw.hidden_size,
+            num_layers=raw.num_layers,
+            num_heads=raw.num_heads,
+            num_kv_heads=raw.num_kv_heads,
+            bos_token_id=raw.bos_token_id,
+            eos_token_id=raw.eos_token_id,
+            pad_token_id=raw.pad_token_id,
+            num_parameters=raw.num_parameters,
+            model_type=_ffi.decode(lib.specdec_model_type(ptr)),
+        )
+
+    @property
+    def vocab_size(self) -> int:
+        return _ffi.lib().specdec_model_vocab_size(self._handle())
+
+    @property
+    def context_length(self) -> int:
+        return _ffi.lib().specdec_model_context_length(self._handle())
+
+    @property
+    def bos_token(self) -> int:
+        """BOS id, or -1 when the model has none."""
+        return _ffi.lib().specdec_model_bos_token(self._handle())
+
+    @property
+    def eos_token(self) -> int:
+        """First EOS id, or -1 when the model has none."""
+        return _ffi.lib().specdec_model_eos_token(self._handle())
+
+    @property
+    def eos_tokens(self) -> Tuple[int, ...]:
+        """Every EOS id of the model (config.json may list several)."""
+        lib = _ffi.lib()
+        ptr = self._handle()
+        cap = 8
+        while True:
+            buf = (ctypes.c_int32 * cap)()
+            n = ctypes.c_int32(0)
+            code = lib.specdec_model_eos_tokens(ptr, buf, cap, ctypes.byref(n))
+            if code == _ffi.SPECDEC_ERR_BUFFER_TOO_SMALL and n.value > cap:
+                cap = n.value
+                continue
+            check(code)
+            return tuple(buf[: n.value])
+
+    @property
+    def model_type(self) -> str:
+        """Architecture name from config.json ("llama", "gpt2", ...)."""
+        return _ffi.decode(_ffi.lib().specdec_model_type(self._handle()))
+
+    def session(self, **kwargs) -> "Session":  # noqa: F821 - imported lazily
+        """Shorthand for ``Session(self, **kwargs)``."""
+        from .session import Session
+
+        return Session(self, **kwargs)

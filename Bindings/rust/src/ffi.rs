@@ -1,0 +1,238 @@
+//! Raw declarations mirroring `include/specdec.h` one to one.
+//!
+//! Everything here is `unsafe` to use; the rest of the crate wraps it. Struct field
+//! order and types follow the header exactly (checked by `tests/abi.rs`).
+
+#![allow(non_camel_case_types)]
+
+use std::marker::{PhantomData, PhantomPinned};
+use std::os::raw::{c_char, c_void};
+
+// ---------------------------------------------------------------------------
+// Versions
+// ---------------------------------------------------------------------------
+
+pub const SPECDEC_VERSION_MAJOR: u32 = 0;
+pub const SPECDEC_VERSION_MINOR: u32 = 1;
+pub const SPECDEC_VERSION_PATCH: u32 = 0;
+pub const SPECDEC_VERSION_NUMBER: u32 =
+    SPECDEC_VERSION_MAJOR * 10000 + SPECDEC_VERSION_MINOR * 100 + SPECDEC_VERSION_PATCH;
+pub const SPECDEC_VERSION_STRING: &str = "0.1.0";
+pub const SPECDEC_ABI_VERSION: u32 = 1;
+
+// ---------------------------------------------------------------------------
+// Status codes (pinned forever)
+// ---------------------------------------------------------------------------
+
+pub type specdec_status = i32;
+
+pub const SPECDEC_OK: specdec_status = 0;
+pub const SPECDEC_ERR_INVALID_ARGUMENT: specdec_status = 1;
+pub const SPECDEC_ERR_IO: specdec_status = 2;
+pub const SPECDEC_ERR_FORMAT: specdec_status = 3;
+pub const SPECDEC_ERR_UNSUPPORTED: specdec_status = 4;
+pub const SPECDEC_ERR_SHAPE: specdec_status = 5;
+pub const SPECDEC_ERR_TOKEN_OUT_OF_RANGE: specdec_status = 6;
+pub const SPECDEC_ERR_BUFFER_TOO_SMALL: specdec_status = 7;
+pub const SPECDEC_ERR_CAPACITY: specdec_status = 8;
+pub const SPECDEC_ERR_OUT_OF_MEMORY: specdec_status = 9;
+pub const SPECDEC_ERR_CANCELLED: specdec_status = 10;
+pub const SPECDEC_ERR_CALLBACK: specdec_status = 11;
+pub const SPECDEC_ERR_INTERNAL: specdec_status = 12;
+
+// ---------------------------------------------------------------------------
+// Models
+// ---------------------------------------------------------------------------
+
+/// Opaque `struct specdec_model`.
+#[repr(C)]
+pub struct specdec_model {
+    _data: [u8; 0],
+    _marker: PhantomData<(*mut u8, PhantomPinned)>,
+}
+pub type specdec_model_t = specdec_model;
+
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct specdec_model_params_t {
+    pub struct_size: u32,
+    pub use_mmap: i32,
+}
+
+pub const SPECDEC_ARCH_UNKNOWN: i32 = 0;
+pub const SPECDEC_ARCH_LLAMA: i32 = 1;
+pub const SPECDEC_ARCH_GPT2: i32 = 2;
+
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct specdec_model_info_t {
+    pub struct_size: u32,
+    pub architecture: i32,
+    pub vocab_size: i32,
+    pub context_length: i32,
+    pub hidden_size: i32,
+    pub num_layers: i32,
+    pub num_heads: i32,
+    pub num_kv_heads: i32,
+    pub bos_token_id: i32,
+    pub eos_token_id: i32,
+    pub pad_token_id: i32,
+    pub num_parameters: i64,
+}
+
+// ---------------------------------------------------------------------------
+// Sessions
+// ---------------------------------------------------------------------------
+
+/// Opaque `struct specdec_session`.
+#[repr(C)]
+pub struct specdec_session {
+    _data: [u8; 0],
+    _marker: PhantomData<(*mut u8, PhantomPinned)>,
+}
+pub type specdec_session_t = specdec_session;
+
+pub const SPECDEC_ARENA_AUTO: i32 = 0;
+pub const SPECDEC_ARENA_JEMALLOC: i32 = 1;
+pub const SPECDEC_ARENA_MMAP: i32 = 2;
+
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct specdec_session_params_t {
+    pub struct_size: u32,
+    pub kv_capacity: i32,
+    pub n_threads: i32,
+    pub arena_backend: i32,
+    pub max_batch: i32,
+}
+
+// ---------------------------------------------------------------------------
+// Generation
+// ---------------------------------------------------------------------------
+
+/// `int32_t (*specdec_token_callback)(void *user_data, int32_t token, int32_t index)`;
+/// `None` is NULL.
+pub type specdec_token_callback =
+    Option<unsafe extern "C" fn(user_data: *mut c_void, token: i32, index: i32) -> i32>;
+
+pub const SPECDEC_CALLBACK_CONTINUE: i32 = 0;
+pub const SPECDEC_CALLBACK_STOP: i32 = 1;
+
+#[repr(C)]
+#[derive(Debug, Clone, Copy)]
+pub struct specdec_generate_params_t {
+    pub struct_size: u32,
+    pub max_new_tokens: i32,
+    pub temperature: f32,
+    pub top_k: i32,
+    pub top_p: f32,
+    pub min_p: f32,
+    pub repetition_penalty: f32,
+    pub seed: u64,
+    pub stop_tokens: *const i32,
+    pub n_stop_tokens: i32,
+    pub stop_at_eos: i32,
+    pub callback: specdec_token_callback,
+    pub callback_user_data: *mut c_void,
+}
+
+pub const SPECDEC_STOP_NONE: i32 = 0;
+pub const SPECDEC_STOP_MAX_TOKENS: i32 = 1;
+pub const SPECDEC_STOP_TOKEN: i32 = 2;
+pub const SPECDEC_STOP_CALLBACK: i32 = 3;
+pub const SPECDEC_STOP_CAPACITY: i32 = 4;
+pub const SPECDEC_STOP_ERROR: i32 = 5;
+
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct specdec_stats_t {
+    pub struct_size: u32,
+    pub prompt_tokens: i32,
+    pub reused_tokens: i32,
+    pub generated_tokens: i32,
+    pub stop_reason: i32,
+    pub prefill_seconds: f64,
+    pub decode_seconds: f64,
+    pub prefill_tokens_per_second: f64,
+    pub decode_tokens_per_second: f64,
+}
+
+// ---------------------------------------------------------------------------
+// Functions (in header order)
+// ---------------------------------------------------------------------------
+
+extern "C" {
+    pub fn specdec_version_number() -> u32;
+    pub fn specdec_version_string() -> *const c_char;
+    pub fn specdec_abi_version() -> u32;
+
+    pub fn specdec_status_string(status: specdec_status) -> *const c_char;
+    pub fn specdec_last_error_message() -> *const c_char;
+
+    pub fn specdec_model_default_params() -> specdec_model_params_t;
+    pub fn specdec_model_load(
+        dir: *const c_char,
+        params: *const specdec_model_params_t,
+        out_model: *mut *mut specdec_model_t,
+    ) -> specdec_status;
+    pub fn specdec_model_destroy(model: *mut specdec_model_t);
+    pub fn specdec_model_get_info(
+        model: *const specdec_model_t,
+        out_info: *mut specdec_model_info_t,
+    ) -> specdec_status;
+    pub fn specdec_model_vocab_size(model: *const specdec_model_t) -> i32;
+    pub fn specdec_model_context_length(model: *const specdec_model_t) -> i32;
+    pub fn specdec_model_bos_token(model: *const specdec_model_t) -> i32;
+    pub fn specdec_model_eos_token(model: *const specdec_model_t) -> i32;
+    pub fn specdec_model_eos_tokens(
+        model: *const specdec_model_t,
+        buf: *mut i32,
+        cap: i32,
+        out_len: *mut i32,
+    ) -> specdec_status;
+    pub fn specdec_model_type(model: *const specdec_model_t) -> *const c_char;
+
+    pub fn specdec_session_default_params() -> specdec_session_params_t;
+    pub fn specdec_session_create(
+        model: *const specdec_model_t,
+        params: *const specdec_session_params_t,
+        out_session: *mut *mut specdec_session_t,
+    ) -> specdec_status;
+    pub fn specdec_session_destroy(session: *mut specdec_session_t);
+    pub fn specdec_session_reset(session: *mut specdec_session_t) -> specdec_status;
+    pub fn specdec_session_length(session: *const specdec_session_t) -> i32;
+    pub fn specdec_session_capacity(session: *const specdec_session_t) -> i32;
+    pub fn specdec_session_arena_backend(session: *const specdec_session_t) -> *const c_char;
+    pub fn specdec_session_error_message(session: *const specdec_session_t) -> *const c_char;
+    pub fn specdec_session_tokens(
+        session: *const specdec_session_t,
+        buf: *mut i32,
+        cap: i32,
+        out_len: *mut i32,
+    ) -> specdec_status;
+    pub fn specdec_session_truncate(session: *mut specdec_session_t, length: i32)
+        -> specdec_status;
+    pub fn specdec_session_eval(
+        session: *mut specdec_session_t,
+        tokens: *const i32,
+        positions: *const i32,
+        n_tokens: i32,
+        logits: *mut f32,
+        logits_cap: usize,
+    ) -> specdec_status;
+
+    pub fn specdec_generate_default_params() -> specdec_generate_params_t;
+    pub fn specdec_generate(
+        session: *mut specdec_session_t,
+        prompt: *const i32,
+        n_prompt: i32,
+        params: *const specdec_generate_params_t,
+        out_tokens: *mut i32,
+        out_cap: i32,
+        out_n_tokens: *mut i32,
+    ) -> specdec_status;
+    pub fn specdec_session_get_stats(
+        session: *const specdec_session_t,
+        out_stats: *mut specdec_stats_t,
+    ) -> specdec_status;
+}

@@ -1,0 +1,66 @@
+//! Safe Rust bindings for libspecdec, a speculative-decoding engine embedded through
+//! the stable C ABI of `include/specdec.h`.
+//!
+//! ```no_run
+//! use specdec::{Control, GenerateOptions, Model, Session, SessionParams};
+//!
+//! let model = Model::load("Tests/Fixtures/decoder/llama_f32")?;
+//! let mut session = Session::new(&model, &SessionParams::new().n_threads(2))?;
+//! let ids = session.generate_streaming(&[1, 2, 3], &GenerateOptions::greedy(16), |token, index| {
+//!     println!("{index}: {token}");
+//!     Control::Continue
+//! })?;
+//! println!("{ids:?} {:?}", session.stats()?);
+//! # Ok::<(), specdec::Error>(())
+//! ```
+//!
+//! The library is linked by `build.rs` from `$SPECDEC_LIB_DIR` or the repository's
+//! `dist/lib`; see there.
+
+pub mod ffi;
+
+mod error;
+mod generate;
+mod model;
+mod session;
+
+pub use error::{Error, ErrorCode, Result, SpecDecError};
+pub use generate::{Control, GenerateOptions, Stats, StopReason};
+pub use model::{Architecture, Model, ModelInfo, ModelParams};
+pub use session::{ArenaBackend, Logits, Session, SessionParams};
+
+/// Version of the header these bindings mirror.
+pub const VERSION_STRING: &str = ffi::SPECDEC_VERSION_STRING;
+/// `SPECDEC_VERSION_NUMBER` of the header these bindings mirror.
+pub const VERSION_NUMBER: u32 = ffi::SPECDEC_VERSION_NUMBER;
+/// `SPECDEC_ABI_VERSION` of the header these bindings mirror.
+pub const ABI_VERSION: u32 = ffi::SPECDEC_ABI_VERSION;
+
+/// Runtime `specdec_version_number()` of the linked library.
+pub fn version_number() -> u32 {
+    // SAFETY: thread-safe, cannot fail.
+    unsafe { ffi::specdec_version_number() }
+}
+
+/// Runtime `specdec_version_string()` of the linked library.
+pub fn version_string() -> String {
+    // SAFETY: thread-safe, static string.
+    error::c_str(unsafe { ffi::specdec_version_string() })
+}
+
+/// Runtime `specdec_abi_version()` of the linked library.
+pub fn abi_version() -> u32 {
+    // SAFETY: thread-safe, cannot fail.
+    unsafe { ffi::specdec_abi_version() }
+}
+
+/// `specdec_status_string(status)`: static text for a status code.
+pub fn status_string(status: i32) -> String {
+    // SAFETY: thread-safe, never NULL.
+    error::c_str(unsafe { ffi::specdec_status_string(status) })
+}
+
+/// The calling thread's last error message (`specdec_last_error_message`).
+pub fn last_error_message() -> String {
+    error::last_message(None)
+}

@@ -1,0 +1,216 @@
+//! `Model`: a loaded, immutable model, shareable across threads and sessions.
+
+use std::ffi::CString;
+use std::path::Path;
+use std::ptr::{self, NonNull};
+
+use crate::error::{c_str, check, Error, ErrorCode, Result};
+use crate::ffi;
+use crate::session::{Session, SessionParams};
+
+/// Model architecture (`SPECDEC_ARCH_*`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum Architecture {
+    Unknown,
+    /// Llama, Mistral, Qwen2.
+    Llama,
+    Gpt2,
+    /// A value this version of the bindings does not know.
+    Other(i32),
+}
+
+impl Architecture {
+    pub fn from_raw(value: i32) -> Architecture {
+        match value {
+            ffi::SPECDEC_ARCH_UNKNOWN => Architecture::Unknown,
+            ffi::SPECDEC_ARCH_LLAMA => Architecture::Llama,
+            ffi::SPECDEC_ARCH_GPT2 => Architecture::Gpt2,
+            other => Architecture::Other(other),
+        }
+    }
+}
+
+/// `specdec_model_info_t`, with ids that may be absent as `Option`.
+#[derive(Debug, Clone, PartialEq)]
+pub struct ModelInfo {
+    pub architecture: Architecture,
+    pub vocab_size: i32,
+    pub context_length: i32,
+    pub hidden_size: i32,
+    pub num_layers: i32,
+    pub num_heads: i32,
+    pub num_kv_heads: i32,
+    pub bos_token_id: Option<i32>,
+    pub eos_token_id: Option<i32>,
+    pub pad_token_id: Option<i32>,
+    pub num_parameters: i64,
+}
+
+fn id(value: i32) -> Option<i32> {
+    (value >= 0).then_some(value)
+}
+
+/// Options of [`Model::load_with`].
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct ModelParams {
+    /// Map weight files (default) or read them into memory.
+    pub use_mmap: bool,
+}
+
+impl Default for ModelParams {
+    fn default() -> Self {
+        // SAFETY: cannot fail.
+        let raw = unsafe { ffi::specdec_model_default_params() };
+        ModelParams {
+            use_mmap: raw.use_mmap != 0,
+        }
+    }
+}
+
+/// A model loaded from a Hugging Face directory (config.json + safetensors).
+///
+/// Sessions borrow the model, so the compiler guarantees it outlives them.
+#[derive(Debug)]
+pub struct Model {
+    ptr: NonNull<ffi::specdec_model_t>,
+}
+
+// SAFETY: the contract says a loaded model is immutable and may be shared by any
+// number of threads and sessions.
+unsafe impl Send for Model {}
+unsafe impl Sync for Model {}
+
+impl Model {
+    /// Loads a model with default parameters.
+    pub fn load(dir: impl AsRef<Path>) -> Result<Model> {
+        Model::load_with(dir, ModelParams::default())
+    }
+
+    /// Loads a model.
+    pub fn load_with(dir: impl AsRef<Path>, params: ModelParams) -> Result<Model> {
+        let dir = dir.as_ref();
+        let c_dir = path_to_cstring(dir)?;
+        // SAFETY: cannot fail.
+        let mut raw = unsafe { ffi::specdec_model_default_params() };
+        raw.use_mmap = params.use_mmap as i32;
+        let mut out: *mut ffi::specdec_model_t = ptr::null_mut();
+        // SAFETY: valid NUL-terminated path, params and out-pointer for the call.
+        let status = unsafe { ffi::specdec_model_load(c_dir.as_ptr(), &raw, &mut out) };
+        check(status, None)?;
+        let ptr = NonNull::new(out).ok_or_else(|| {
+            Error::new(
+                ErrorCode::Internal,
+                "specdec_model_load returned OK without a model",
+            )
+        })?;
+        Ok(Model { ptr })
+    }
+
+    /// The raw handle (owned by this `Model`).
+    pub fn as_ptr(&self) -> *const ffi::specdec_model_t {
+        self.ptr.as_ptr()
+    }
+
+    /// `specdec_model_get_info`.
+    pub fn info(&self) -> ModelInfo {
+        let mut raw = ffi::specdec_model_info_t {
+            struct_size: std::mem::size_of::<ffi::specdec_model_info_t>() as u32,
+            ..Default::default()
+        };
+        // SAFETY: live model, out-struct with its size set. Cannot fail for a live model.
+        let status = unsafe { ffi::specdec_model_get_info(self.as_ptr(), &mut raw) };
+        debug_assert_eq!(status, ffi::SPECDEC_OK);
+        ModelInfo {
+            architecture: Architecture::from_raw(raw.architecture),
+            vocab_size: raw.vocab_size,
+            context_length: raw.context_length,
+            hidden_size: raw.hidden_size,
+            num_layers: raw.num_layers,
+            num_heads: raw.num_heads,
+            num_kv_heads: raw.num_kv_heads,
+            bos_token_id: id(raw.bos_token_id),
+            eos_token_id: id(raw.eos_token_id),
+            pad_token_id: id(raw.pad_token_id),
+            num_parameters: raw.num_parameters,
+        }
+    }
+
+    pub fn vocab_size(&self) -> usize {
+        // SAFETY: live model.
+        unsafe { ffi::specdec_model_vocab_size(self.as_ptr()) }.max(0) as usize
+    }
+
+    pub fn context_length(&self) -> usize {
+        // SAFETY: live model.
+        unsafe { ffi::specdec_model_context_length(self.as_ptr()) }.max(0) as usize
+    }
+
+    pub fn bos_token(&self) -> Option<i32> {
+        // SAFETY: live model.
+        id(unsafe { ffi::specdec_model_bos_token(self.as_ptr()) })
+    }
+
+    /// The first EOS id.
+    pub fn eos_token(&self) -> Option<i32> {
+        // SAFETY: live model.
+        id(unsafe { ffi::specdec_model_eos_token(self.as_ptr()) })
+    }
+
+    /// Every EOS id of the model (config.json may list several).
+    pub fn eos_tokens(&self) -> Result<Vec<i32>> {
+        let mut buf = vec![0i32; 8];
+        loop {
+            let mut n = 0i32;
+            // SAFETY: live model; buf holds buf.len() ids.
+            let status = unsafe {
+                ffi::specdec_model_eos_tokens(
+                    self.as_ptr(),
+                    buf.as_mut_ptr(),
+                    buf.len() as i32,
+                    &mut n,
+                )
+            };
+            if status == ffi::SPECDEC_ERR_BUFFER_TOO_SMALL && n as usize > buf.len() {
+                buf.resize(n as usize, 0);
+                continue;
+            }
+            check(status, None)?;
+            buf.truncate(n.max(0) as usize);
+            return Ok(buf);
+        }
+    }
+
+    /// Architecture name from config.json ("llama", "mistral", "qwen2", "gpt2").
+    pub fn model_type(&self) -> String {
+        // SAFETY: live model; the string is owned by it.
+        c_str(unsafe { ffi::specdec_model_type(self.as_ptr()) })
+    }
+
+    /// A session with default parameters (shorthand for `Session::new`).
+    pub fn session(&self) -> Result<Session<'_>> {
+        Session::new(self, &SessionParams::default())
+    }
+}
+
+impl Drop for Model {
+    fn drop(&mut self) {
+        // SAFETY: owned handle; every Session borrowing it has been dropped.
+        unsafe { ffi::specdec_model_destroy(self.ptr.as_ptr()) }
+    }
+}
+
+fn path_to_cstring(path: &Path) -> Result<CString> {
+    #[cfg(unix)]
+    let bytes = {
+        use std::os::unix::ffi::OsStrExt;
+        path.as_os_str().as_bytes().to_vec()
+    };
+    #[cfg(not(unix))]
+    let bytes = path.to_string_lossy().into_owned().into_bytes();
+    CString::new(bytes).map_err(|_| {
+        Error::new(
+            ErrorCode::InvalidArgument,
+            format!("model path contains a NUL byte: {}", path.display()),
+        )
+    })
+}

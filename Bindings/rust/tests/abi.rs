@@ -1,0 +1,202 @@
+//! Versions, statuses and the exact layout of every struct of specdec.h.
+
+use std::mem::{align_of, offset_of, size_of};
+use std::process::Command;
+
+use specdec::ffi::*;
+
+mod common;
+
+#[test]
+fn runtime_versions_match_the_header() {
+    assert_eq!(specdec::version_number(), SPECDEC_VERSION_NUMBER);
+    assert_eq!(specdec::version_number(), 100);
+    assert_eq!(specdec::version_string(), "0.1.0");
+    assert_eq!(specdec::abi_version(), 1);
+    assert_eq!(specdec::ABI_VERSION, 1);
+}
+
+#[test]
+fn status_strings_are_distinct_and_unknown_is_reported() {
+    let mut seen = std::collections::HashSet::new();
+    for code in 0..=12 {
+        let text = specdec::status_string(code);
+        assert!(
+            !text.is_empty() && text != "unknown status",
+            "status {code}"
+        );
+        seen.insert(text);
+    }
+    assert_eq!(seen.len(), 13);
+    assert_eq!(specdec::status_string(4242), "unknown status");
+}
+
+#[test]
+fn error_codes_round_trip() {
+    use specdec::ErrorCode;
+    assert_eq!(ErrorCode::from_status(0), None);
+    for status in 1..=12 {
+        let code = ErrorCode::from_status(status).unwrap();
+        assert!(!matches!(code, ErrorCode::Unknown(_)));
+        assert_eq!(code.status(), status);
+    }
+    assert_eq!(ErrorCode::from_status(99), Some(ErrorCode::Unknown(99)));
+    assert_eq!(ErrorCode::Callback.status(), SPECDEC_ERR_CALLBACK);
+}
+
+/// Hand-computed x86-64 (LP64) layouts of the header's structs.
+#[test]
+fn struct_layouts_match_hand_computed_c_layouts() {
+    assert_eq!(
+        (
+            size_of::<specdec_model_params_t>(),
+            align_of::<specdec_model_params_t>()
+        ),
+        (8, 4)
+    );
+    assert_eq!(offset_of!(specdec_model_params_t, use_mmap), 4);
+
+    assert_eq!(
+        (
+            size_of::<specdec_model_info_t>(),
+            align_of::<specdec_model_info_t>()
+        ),
+        (56, 8)
+    );
+    assert_eq!(offset_of!(specdec_model_info_t, architecture), 4);
+    assert_eq!(offset_of!(specdec_model_info_t, pad_token_id), 40);
+    assert_eq!(offset_of!(specdec_model_info_t, num_parameters), 48);
+
+    assert_eq!(
+        (
+            size_of::<specdec_session_params_t>(),
+            align_of::<specdec_session_params_t>()
+        ),
+        (20, 4)
+    );
+    assert_eq!(offset_of!(specdec_session_params_t, max_batch), 16);
+
+    assert_eq!(
+        (
+            size_of::<specdec_generate_params_t>(),
+            align_of::<specdec_generate_params_t>()
+        ),
+        (72, 8)
+    );
+    assert_eq!(offset_of!(specdec_generate_params_t, max_new_tokens), 4);
+    assert_eq!(offset_of!(specdec_generate_params_t, temperature), 8);
+    assert_eq!(offset_of!(specdec_generate_params_t, top_k), 12);
+    assert_eq!(offset_of!(specdec_generate_params_t, top_p), 16);
+    assert_eq!(offset_of!(specdec_generate_params_t, min_p), 20);
+    assert_eq!(
+        offset_of!(specdec_generate_params_t, repetition_penalty),
+        24
+    );
+    assert_eq!(offset_of!(specdec_generate_params_t, seed), 32);
+    assert_eq!(offset_of!(specdec_generate_params_t, stop_tokens), 40);
+    assert_eq!(offset_of!(specdec_generate_params_t, n_stop_tokens), 48);
+    assert_eq!(offset_of!(specdec_generate_params_t, stop_at_eos), 52);
+    assert_eq!(offset_of!(specdec_generate_params_t, callback), 56);
+    assert_eq!(
+        offset_of!(specdec_generate_params_t, callback_user_data),
+        64
+    );
+    assert_eq!(size_of::<specdec_token_callback>(), size_of::<usize>());
+
+    assert_eq!(
+        (size_of::<specdec_stats_t>(), align_of::<specdec_stats_t>()),
+        (56, 8)
+    );
+    assert_eq!(offset_of!(specdec_stats_t, stop_reason), 16);
+    assert_eq!(offset_of!(specdec_stats_t, prefill_seconds), 24);
+    assert_eq!(offset_of!(specdec_stats_t, decode_tokens_per_second), 48);
+}
+
+/// When a C compiler is present, examples/c/struct_sizes.c prints the sizes the C
+/// compiler computes; they must equal Rust's.
+#[test]
+fn struct_sizes_match_the_c_compiler() {
+    let root = common::repo_root();
+    let src = root.join("examples").join("c").join("struct_sizes.c");
+    let exe = std::env::temp_dir().join(format!("specdec_struct_sizes_{}", std::process::id()));
+    let built = Command::new("cc")
+        .arg("-std=c99")
+        .arg(format!("-I{}", root.join("include").display()))
+        .arg(&src)
+        .arg("-o")
+        .arg(&exe)
+        .status();
+    match built {
+        Ok(s) if s.success() => {}
+        other => {
+            eprintln!("skipping: cannot compile {} ({other:?})", src.display());
+            return;
+        }
+    }
+    let out = Command::new(&exe).output().expect("run struct_sizes");
+    let _ = std::fs::remove_file(&exe);
+    let text = String::from_utf8(out.stdout).unwrap();
+    let expected = [
+        (
+            "specdec_model_params_t",
+            size_of::<specdec_model_params_t>(),
+        ),
+        ("specdec_model_info_t", size_of::<specdec_model_info_t>()),
+        (
+            "specdec_session_params_t",
+            size_of::<specdec_session_params_t>(),
+        ),
+        (
+            "specdec_generate_params_t",
+            size_of::<specdec_generate_params_t>(),
+        ),
+        ("specdec_stats_t", size_of::<specdec_stats_t>()),
+    ];
+    for (name, size) in expected {
+        let line = text
+            .lines()
+            .find(|l| l.split_whitespace().next() == Some(name))
+            .unwrap_or_else(|| panic!("{name} not printed:\n{text}"));
+        let c_size: usize = line.split_whitespace().nth(1).unwrap().parse().unwrap();
+        assert_eq!(c_size, size, "{name}");
+    }
+}
+
+#[test]
+fn default_params_carry_their_size_and_documented_defaults() {
+    unsafe {
+        let m = specdec_model_default_params();
+        assert_eq!(m.struct_size as usize, size_of::<specdec_model_params_t>());
+        assert_eq!(m.use_mmap, 1);
+        let s = specdec_session_default_params();
+        assert_eq!(
+            s.struct_size as usize,
+            size_of::<specdec_session_params_t>()
+        );
+        assert_eq!(
+            (s.kv_capacity, s.n_threads, s.arena_backend, s.max_batch),
+            (0, 0, SPECDEC_ARENA_AUTO, 64)
+        );
+        let g = specdec_generate_default_params();
+        assert_eq!(
+            g.struct_size as usize,
+            size_of::<specdec_generate_params_t>()
+        );
+        assert_eq!(g.max_new_tokens, 128);
+        assert_eq!(
+            (
+                g.temperature,
+                g.top_k,
+                g.top_p,
+                g.min_p,
+                g.repetition_penalty
+            ),
+            (0.0, 0, 1.0, 0.0, 1.0)
+        );
+        assert_eq!((g.seed, g.n_stop_tokens, g.stop_at_eos), (0, 0, 1));
+        assert!(g.stop_tokens.is_null() && g.callback.is_none());
+    }
+    let opts = specdec::GenerateOptions::default();
+    assert_eq!(opts.max_new_tokens, 128);
+    assert!(opts.stop_at_eos);
+}

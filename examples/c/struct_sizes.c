@@ -1,0 +1,20 @@
+/* struct_sizes.c — prints sizeof and alignment of every struct of specdec.h, one
+ * "name size align" line each. The C test script, the Python tests and the Rust
+ * tests compare these with their own layouts. */
+#include <stddef.h>
+#include <stdio.h>
+
+#include "specdec.h"
+
+/* C99 has no _Alignof; the offset of a member after a char gives the alignment. */
+#define ALIGNOF(type) offsetof(struct { char c; type t; }, t)
+#define PRINT(type) printf("%s %lu %lu\n", #type, (unsigned long)sizeof(type), (unsigned long)ALIGNOF(type))
+
+int main(void) {
+    PRINT(specdec_model_params_t);
+    PRINT(specdec_model_info_t);
+    PRINT(specdec_session_params_t);
+    PRINT(specdec_generate_params_t);
+    PRINT(specdec_stats_t);
+    return 0;
+}

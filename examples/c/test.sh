@@ -1,0 +1,143 @@
+#!/usr/bin/env bash
+# Tests the C host: builds examples/c, compiles include/specdec.h on its own, checks
+# the struct sizes, runs `generate` on the fixture models and compares the ids with
+# reference.json (computed by Hugging Face transformers), checks that the jemalloc
+# arena backend is used, and that bad input fails with a message.
+# Prints "N passed, M failed" and exits non-zero when anything failed.
+#
+#   bash examples/c/test.sh            (from anywhere)
+#   SPECDEC_LIB_DIR=/path bash examples/c/test.sh
+
+set -u
+HERE="$(cd "$(dirname "${BASH_SOURCE[0]}")" && pwd)"
+ROOT="$(cd "$HERE/../.." && pwd)"
+LIBDIR="${SPECDEC_LIB_DIR:-$ROOT/dist/lib}"
+FIXTURES="${SPECDEC_TEST_FIXTURES:-$ROOT/Tests/Fixtures/decoder}"
+CC="${CC:-gcc}"
+BUILD="$(mktemp -d)"
+trap 'rm -rf "$BUILD"' EXIT
+
+passed=0
+failed=0
+pass() { passed=$((passed + 1)); echo "ok   - $1"; }
+fail() { failed=$((failed + 1)); echo "FAIL - $1"; [ $# -gt 1 ] && printf '%s\n' "$2" | sed 's/^/       /'; }
+
+json_ids() { # FILE KEY -> comma-separated ids
+    python3 -c 'import json,sys; print(",".join(str(i) for i in json.load(open(sys.argv[1]))[sys.argv[2]]))' "$1" "$2"
+}
+
+# 1. The header alone, strict C99 (and C++ when g++ is there).
+if out=$("$CC" -std=c99 -Wall -Wextra -Werror -pedantic -fsyntax-only -x c "$ROOT/include/specdec.h" 2>&1); then
+    pass "specdec.h compiles alone with -std=c99 -Wall -Wextra -Werror -pedantic"
+else
+    fail "specdec.h compiles alone with -std=c99 -pedantic" "$out"
+fi
+printf '#include "specdec.h"\n#include "specdec.h"\nint main(void) { return SPECDEC_OK; }\n' > "$BUILD/twice.c"
+if out=$("$CC" -std=c99 -Wall -Wextra -Werror -pedantic -I"$ROOT/include" "$BUILD/twice.c" -c -o "$BUILD/twice.o" 2>&1); then
+    pass "specdec.h is include-guarded"
+else
+    fail "specdec.h is include-guarded" "$out"
+fi
+if command -v g++ >/dev/null 2>&1; then
+    if out=$(g++ -std=c++11 -Wall -Wextra -Werror -pedantic -fsyntax-only -x c++ "$ROOT/include/specdec.h" 2>&1); then
+        pass "specdec.h compiles as C++11"
+    else
+        fail "specdec.h compiles as C++11" "$out"
+    fi
+fi
+
+# 2. Build the examples.
+if [ ! -f "$LIBDIR/libspecdec.so" ]; then
+    fail "libspecdec.so exists in $LIBDIR (build it with scripts/build.sh)"
+    echo "$passed passed, $failed failed"
+    exit 1
+fi
+if out=$(make -s -C "$HERE" BUILD="$BUILD" LIBDIR="$LIBDIR" CC="$CC" 2>&1); then
+    pass "examples build with -std=c99 -Wall -Wextra -Werror"
+else
+    fail "examples build" "$out"
+    echo "$passed passed, $failed failed"
+    exit 1
+fi
+
+# 3. Struct sizes as the C compiler lays them out (x86-64 values, also checked by the
+#    Python and Rust bindings).
+expected_sizes="specdec_model_params_t 8 4
+specdec_model_info_t 56 8
+specdec_session_params_t 20 4
+specdec_generate_params_t 72 8
+specdec_stats_t 56 8"
+if out=$("$BUILD/struct_sizes") && [ "$out" = "$expected_sizes" ]; then
+    pass "struct sizes and alignments"
+else
+    fail "struct sizes and alignments" "$out"
+fi
+
+if ldd "$BUILD/generate" | grep -q 'libjemalloc'; then
+    pass "generate links jemalloc at start-up"
+else
+    fail "generate links jemalloc at start-up" "$(ldd "$BUILD/generate")"
+fi
+
+# 4. Greedy generation against the reference ids.
+for name in llama_f32 gpt2_f32; do
+    dir="$FIXTURES/$name"
+    if [ ! -f "$dir/reference.json" ]; then
+        fail "$name: fixture $dir is missing"
+        continue
+    fi
+    prompt=$(json_ids "$dir/reference.json" prompt_ids)
+    want=$(json_ids "$dir/reference.json" greedy_ids)
+    if got=$("$BUILD/generate" "$dir" "$prompt" 24 2>"$BUILD/$name.err"); then
+        if [ "$got" = "$want" ]; then
+            pass "$name: greedy ids equal reference.json"
+        else
+            fail "$name: greedy ids equal reference.json" "got  $got
+want $want"
+        fi
+        if grep -qx 'arena backend: jemalloc' "$BUILD/$name.err"; then
+            pass "$name: arena backend is jemalloc"
+        else
+            fail "$name: arena backend is jemalloc" "$(cat "$BUILD/$name.err")"
+        fi
+        if grep -q 'generated 24, stop: max_tokens' "$BUILD/$name.err"; then
+            pass "$name: stats on stderr"
+        else
+            fail "$name: stats on stderr" "$(cat "$BUILD/$name.err")"
+        fi
+    else
+        fail "$name: generate exits 0" "$(cat "$BUILD/$name.err")"
+    fi
+done
+
+# A shorter run is a prefix of the longer one.
+dir="$FIXTURES/llama_f32"
+if [ -f "$dir/reference.json" ]; then
+    prompt=$(json_ids "$dir/reference.json" prompt_ids)
+    want=$(json_ids "$dir/reference.json" greedy_ids | cut -d, -f1-5)
+    got=$("$BUILD/generate" "$dir" "$prompt" 5 2>/dev/null)
+    if [ "$got" = "$want" ]; then pass "max_new_tokens 5 gives the first 5 ids"; else fail "max_new_tokens 5" "got $got want $want"; fi
+
+    # 5. Bad input: a status and a message, never a crash.
+    missing="$BUILD/no-such-model"
+    "$BUILD/generate" "$missing" 1,2,3 4 >/dev/null 2>"$BUILD/missing.err"
+    rc=$?
+    if [ $rc -eq 1 ] && grep -q "$missing" "$BUILD/missing.err" && grep -q 'status 2' "$BUILD/missing.err"; then
+        pass "missing model directory: SPECDEC_ERR_IO naming the path"
+    else
+        fail "missing model directory (rc $rc)" "$(cat "$BUILD/missing.err")"
+    fi
+    "$BUILD/generate" "$dir" 1,2,999999 4 >/dev/null 2>"$BUILD/range.err"
+    rc=$?
+    if [ $rc -eq 1 ] && grep -q 'status 6' "$BUILD/range.err"; then
+        pass "token id out of range: SPECDEC_ERR_TOKEN_OUT_OF_RANGE"
+    else
+        fail "token id out of range (rc $rc)" "$(cat "$BUILD/range.err")"
+    fi
+    "$BUILD/generate" "$dir" 1,x,3 4 >/dev/null 2>"$BUILD/usage.err"
+    rc=$?
+    if [ $rc -eq 2 ]; then pass "malformed id list is a usage error"; else fail "malformed id list (rc $rc)" "$(cat "$BUILD/usage.err")"; fi
+fi
+
+echo "$passed passed, $failed failed"
+[ "$failed" -eq 0 ]

@@ -1,0 +1,81 @@
+#!/usr/bin/env python3
+"""Streaming generation with the specdec Python bindings.
+
+    python3 examples/python/generate.py MODEL_DIR 1,2,3 [--max-new-tokens N]
+        [--temperature T --top-k K --top-p P --seed S] [--stop-at-eos]
+
+Prints each generated id as soon as the library produces it (through the on_token
+callback), then the statistics and the arena backend on stderr. Ids are used
+verbatim: no tokenizer, no BOS added. Uses the installed `specdec` package, or the
+one in this checkout (Bindings/python) when it is not installed.
+"""
+
+import argparse
+import sys
+from pathlib import Path
+
+try:
+    import specdec
+except ImportError:  # running from a checkout without `pip install ./Bindings/python`
+    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "Bindings" / "python"))
+    import specdec
+
+
+def parse_ids(text: str):
+    try:
+        return [int(part) for part in text.split(",") if part.strip()]
+    except ValueError:
+        raise argparse.ArgumentTypeError(f"expected comma-separated token ids, got {text!r}") from None
+
+
+def main(argv=None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    parser.add_argument("model_dir", help="Hugging Face model directory (config.json + *.safetensors)")
+    parser.add_argument("prompt", type=parse_ids, help="prompt token ids, e.g. 1,403,407")
+    parser.add_argument("--max-new-tokens", type=int, default=32)
+    parser.add_argument("--temperature", type=float, default=0.0, help="0 = greedy (default)")
+    parser.add_argument("--top-k", type=int, default=0)
+    parser.add_argument("--top-p", type=float, default=1.0)
+    parser.add_argument("--seed", type=int, default=0)
+    parser.add_argument("--stop-at-eos", action="store_true", help="stop at the model's EOS ids")
+    args = parser.parse_args(argv)
+
+    try:
+        with specdec.Model(args.model_dir) as model, specdec.Session(model) as session:
+
+            def on_token(token: int, index: int) -> bool:
+                print(("" if index == 0 else ",") + str(token), end="", flush=True)
+                return False  # keep going; True would stop here
+
+            ids = session.generate(
+                args.prompt,
+                max_new_tokens=args.max_new_tokens,
+                temperature=args.temperature,
+                top_k=args.top_k,
+                top_p=args.top_p,
+                seed=args.seed,
+                stop_at_eos=args.stop_at_eos,
+                on_token=on_token,
+            )
+            print()
+            stats = session.stats
+            info = model.info
+            print(
+                f"libspecdec {specdec.version_string()}: {info.model_type}, vocab {info.vocab_size}, "
+                f"{info.num_parameters} parameters",
+                file=sys.stderr,
+            )
+            print(
+                f"prompt {stats.prompt_tokens} ({stats.reused_tokens} reused), generated {len(ids)}, "
+                f"stop: {stats.stop_reason_name}; decode {stats.decode_tokens_per_second:.1f} tok/s",
+                file=sys.stderr,
+            )
+            print(f"arena backend: {session.arena_backend}", file=sys.stderr)
+    except specdec.SpecDecError as err:
+        print(f"\nerror: {err}", file=sys.stderr)
+        return 1
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

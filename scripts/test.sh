@@ -1,0 +1,30 @@
+#!/usr/bin/env bash
+# Runs every test: Swift (XCTest/Swift Testing), the shipped library's exports, the CLI,
+# the C host, the Python bindings and the Rust crate. Installs what they need first.
+set -euo pipefail
+cd "$(dirname "$0")/.."
+root=$PWD
+
+bash scripts/build.sh
+python3 -m pytest --version >/dev/null 2>&1 || python3 -m pip install -q pytest
+
+echo "== Swift tests"
+swift test
+
+echo "== libspecdec.so exports and dependencies"
+bash Tests/library/check_library.sh
+
+echo "== specdec command"
+python3 -m pytest -q Tests/cli
+
+echo "== C host"
+bash examples/c/test.sh
+
+echo "== Python bindings (installed with pip)"
+python3 -m pip install -q --force-reinstall ./Bindings/python
+SPECDEC_LIBRARY="$root/dist/lib/libspecdec.so" SPECDEC_TEST_INSTALLED=1 python3 -m pytest -q Bindings/python/tests
+
+echo "== Rust crate"
+(cd Bindings/rust && cargo test --offline)
+(cd examples/rust && cargo build --offline -q && cargo run --offline -q -- ../../Tests/Fixtures/decoder/llama_f32 239,179,14 4 >/dev/null)
+echo "all test suites passed"
