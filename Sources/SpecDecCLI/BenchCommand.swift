@@ -13,6 +13,7 @@ struct BenchCommand: ParsableCommand {
     @Option(name: .customLong("decode-tokens")) var decodeTokens: Int = 64
     @Option var repeats: Int = 5
     @Option(name: .customLong("score-iterations"), help: "Timed single passes per scoring size.") var scoreIterations: Int = 30
+    @Option(name: .customLong("eval-sizes"), help: "Also time scoring these batch sizes (comma-separated).") var evalSizes: String = ""
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {
@@ -58,6 +59,11 @@ struct BenchCommand: ParsableCommand {
             }
             return median(samples)
         }
+        var extra: [(String, JSONValue)] = []
+        for size in evalSizes.split(separator: ",").compactMap({ Int($0) }) where size >= 1 && size <= 64 {
+            if logits.count < size * vocab { logits = [Float](repeating: 0, count: size * vocab) }
+            extra.append(("eval\(size)_ms", .double(try timeScoring(size) * 1000)))
+        }
         let one = try timeScoring(1)
         let eight = try timeScoring(8)
         let decode = median(decodeRates)
@@ -66,7 +72,7 @@ struct BenchCommand: ParsableCommand {
             ("parameters", .integer(Int64(loaded.parameterCount))),
             ("decode_tokens_per_s", .double(decode)), ("decode_runs", .array(decodeRates.map { .double($0) })),
             ("eval1_ms", .double(one * 1000)), ("eval8_ms", .double(eight * 1000)), ("eval8_over_eval1", .double(eight / one)),
-        ])
+        ] + extra)
         if json {
             print(JSONValue.object(object).serialized)
         } else {

@@ -36,6 +36,10 @@ static inline void specdec_cpu_relax(void) {
 #endif
 }
 
+/// Asks the hardware to start loading the cache line at `address` (kernels that are
+/// compute-heavy enough to fall behind the hardware prefetcher use it).
+static inline void specdec_prefetch(const void *address) { __builtin_prefetch(address, 0, 3); }
+
 // ---- per-thread error text for the C ABI --------------------------------------------
 void specdec_thread_error_set(const char *message);
 const char *specdec_thread_error_get(void);

@@ -8,6 +8,13 @@ public struct Matrix: @unchecked Sendable {
     public let rows: Int
     public let columns: Int
     public var count: Int { rows * columns }
+
+    public init(pointer: UnsafePointer<Float>, rows: Int, columns: Int) {
+        self.pointer = pointer
+        self.rows = rows
+        self.columns = columns
+    }
+
     public subscript(row: Int) -> UnsafePointer<Float> { pointer + row * columns }
 }
 

@@ -1,7 +1,11 @@
+import CSpecDecShims
+
 /// y[t][r] = W[r] · x[t] (+ bias[r]) for a block of W's rows: the kernel behind every
 /// projection. At batch 1 it is a GEMV bound by memory bandwidth; scoring k tokens at
-/// once reuses each 4-row block of W (kept in L1) across the tokens in groups of four,
-/// which is why verifying k drafts costs far less than k single steps.
+/// once streams W a single time: groups of eight tokens go through a 2-row × 8-token
+/// kernel whose multiply-adds keep pace with the memory stream, the rest through 4-row
+/// blocks (kept in L1) shared by four tokens at a time. That is why verifying k drafts
+/// costs far less than k single steps.
 public enum MatrixMultiply {
     public typealias Vector = SIMD16<Float>
 
@@ -18,9 +22,17 @@ public enum MatrixMultiply {
         x: UnsafePointer<Float>, xStride: Int, tokens: Int,
         y: UnsafeMutablePointer<Float>, yStride: Int, rows: Range<Int>
     ) {
+        // One sweep over W in 4-row blocks; every token group reuses the block while it
+        // is in L1, so W streams from memory once whatever the token count.
+        let wideGroups = tokens / 8
         var r = rows.lowerBound
         while r + 4 <= rows.upperBound {
-            var t = 0
+            for g in 0..<wideGroups {
+                let xg = x + 8 * g * xStride, yg = y + 8 * g * yStride
+                block2x8(w, row: r, x: xg, xStride: xStride, y: yg, yStride: yStride)
+                block2x8(w, row: r + 2, x: xg, xStride: xStride, y: yg, yStride: yStride)
+            }
+            var t = 8 * wideGroups
             while t + 4 <= tokens {
                 block4x4(w, row: r, x: x + t * xStride, xStride: xStride, y: y + t * yStride, yStride: yStride)
                 t += 4
@@ -60,9 +72,14 @@ public enum MatrixMultiply {
     static func block4x1(_ w: Matrix, row: Int, x: UnsafePointer<Float>, y: UnsafeMutablePointer<Float>) {
         let n = w.columns
         let w0 = w[row], w1 = w[row + 1], w2 = w[row + 2], w3 = w[row + 3]
+        let ahead = row + 8 < w.rows ? w[row + 8] : w[row]
         var a0 = Vector(), a1 = Vector(), a2 = Vector(), a3 = Vector()
         var i = 0
         while i + 16 <= n {
+            specdec_prefetch(ahead + i)
+            specdec_prefetch(ahead + n + i)
+            specdec_prefetch(ahead + 2 * n + i)
+            specdec_prefetch(ahead + 3 * n + i)
             let xv = load(x + i)
             a0.addProduct(load(w0 + i), xv)
             a1.addProduct(load(w1 + i), xv)
@@ -79,6 +96,49 @@ public enum MatrixMultiply {
         y[row] = s0; y[row + 1] = s1; y[row + 2] = s2; y[row + 3] = s3
     }
 
+    /// Two rows of W against eight tokens: 16 multiply-adds per 10 loads, with W read once.
+    @inline(__always)
+    static func block2x8(_ w: Matrix, row: Int, x: UnsafePointer<Float>, xStride: Int, y: UnsafeMutablePointer<Float>, yStride: Int) {
+        let n = w.columns
+        let w0 = w[row], w1 = w[row + 1]
+        let next = row + 2 < w.rows ? w[row + 2] : w[row]
+        var a0 = Vector(), a1 = Vector(), a2 = Vector(), a3 = Vector(), a4 = Vector(), a5 = Vector(), a6 = Vector(), a7 = Vector()
+        var b0 = Vector(), b1 = Vector(), b2 = Vector(), b3 = Vector(), b4 = Vector(), b5 = Vector(), b6 = Vector(), b7 = Vector()
+        var i = 0
+        while i + 16 <= n {
+            specdec_prefetch(next + i)
+            specdec_prefetch(next + n + i)
+            let r0 = load(w0 + i), r1 = load(w1 + i)
+            var v = load(x + i)
+            a0.addProduct(r0, v); b0.addProduct(r1, v)
+            v = load(x + xStride + i); a1.addProduct(r0, v); b1.addProduct(r1, v)
+            v = load(x + 2 * xStride + i); a2.addProduct(r0, v); b2.addProduct(r1, v)
+            v = load(x + 3 * xStride + i); a3.addProduct(r0, v); b3.addProduct(r1, v)
+            v = load(x + 4 * xStride + i); a4.addProduct(r0, v); b4.addProduct(r1, v)
+            v = load(x + 5 * xStride + i); a5.addProduct(r0, v); b5.addProduct(r1, v)
+            v = load(x + 6 * xStride + i); a6.addProduct(r0, v); b6.addProduct(r1, v)
+            v = load(x + 7 * xStride + i); a7.addProduct(r0, v); b7.addProduct(r1, v)
+            i += 16
+        }
+        var s0 = (a0.sum(), a1.sum(), a2.sum(), a3.sum(), a4.sum(), a5.sum(), a6.sum(), a7.sum())
+        var s1 = (b0.sum(), b1.sum(), b2.sum(), b3.sum(), b4.sum(), b5.sum(), b6.sum(), b7.sum())
+        while i < n {
+            let p = w0[i], q = w1[i]
+            let x0 = x[i], x1 = x[xStride + i], x2 = x[2 * xStride + i], x3 = x[3 * xStride + i]
+            let x4 = x[4 * xStride + i], x5 = x[5 * xStride + i], x6 = x[6 * xStride + i], x7 = x[7 * xStride + i]
+            s0.0 += p * x0; s0.1 += p * x1; s0.2 += p * x2; s0.3 += p * x3
+            s0.4 += p * x4; s0.5 += p * x5; s0.6 += p * x6; s0.7 += p * x7
+            s1.0 += q * x0; s1.1 += q * x1; s1.2 += q * x2; s1.3 += q * x3
+            s1.4 += q * x4; s1.5 += q * x5; s1.6 += q * x6; s1.7 += q * x7
+            i += 1
+        }
+        y[row] = s0.0; y[yStride + row] = s0.1; y[2 * yStride + row] = s0.2; y[3 * yStride + row] = s0.3
+        y[4 * yStride + row] = s0.4; y[5 * yStride + row] = s0.5; y[6 * yStride + row] = s0.6; y[7 * yStride + row] = s0.7
+        let r1 = row + 1
+        y[r1] = s1.0; y[yStride + r1] = s1.1; y[2 * yStride + r1] = s1.2; y[3 * yStride + r1] = s1.3
+        y[4 * yStride + r1] = s1.4; y[5 * yStride + r1] = s1.5; y[6 * yStride + r1] = s1.6; y[7 * yStride + r1] = s1.7
+    }
+
     @inline(__always)
     static func block4x4(_ w: Matrix, row: Int, x: UnsafePointer<Float>, xStride: Int, y: UnsafeMutablePointer<Float>, yStride: Int) {
         let n = w.columns
@@ -88,8 +148,15 @@ public enum MatrixMultiply {
         var a10 = Vector(), a11 = Vector(), a12 = Vector(), a13 = Vector()
         var a20 = Vector(), a21 = Vector(), a22 = Vector(), a23 = Vector()
         var a30 = Vector(), a31 = Vector(), a32 = Vector(), a33 = Vector()
+        // The 16 multiply-adds per step outrun the hardware prefetcher, so the next block's
+        // rows are requested explicitly, one cache line per row per step.
+        let next = row + 4 < w.rows ? w[row + 4] : w[row]
         var i = 0
         while i + 16 <= n {
+            specdec_prefetch(next + i)
+            specdec_prefetch(next + n + i)
+            specdec_prefetch(next + 2 * n + i)
+            specdec_prefetch(next + 3 * n + i)
             let v0 = load(x0 + i), v1 = load(x1 + i), v2 = load(x2 + i), v3 = load(x3 + i)
             let r0 = load(w0 + i)
             a00.addProduct(r0, v0); a01.addProduct(r0, v1); a02.addProduct(r0, v2); a03.addProduct(r0, v3)

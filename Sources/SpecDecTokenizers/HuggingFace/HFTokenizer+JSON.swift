@@ -75,14 +75,16 @@ struct HFTokenizerBuilder {
             names.unk = HFTokenizerBuilder.tokenName(config["unk_token"])
         }
         if names.unk == nil { names.unk = modelJSON["unk_token"]?.stringValue }
-        if names.unk == nil, let unkId = modelJSON["unk_id"]?.intValue { names.unk = model.idToToken[safe: unkId] }
+        if names.unk == nil, let unkId = modelJSON["unk_id"]?.intValue { names.unk = model.idToToken.token(at: unkId) }
         if let template = root["post_processor"], names.bos == nil || names.eos == nil {
             let (first, last) = HFTokenizerBuilder.templateEnds(template)
             if names.bos == nil { names.bos = first }
             if names.eos == nil { names.eos = last }
         }
+        // Conventional spellings count only as added tokens: a trained vocabulary can hold
+        // "<pad>" as ordinary text.
         let contents = Set(added.map(\.content))
-        names.fillConventional { contents.contains($0) || model.tokenToId($0) != nil }
+        names.fillConventional { contents.contains($0) }
         return HFTokenizer(addedVocabulary: addedVocabulary, normalizer: normalizer, preTokenizer: preTokenizer,
                            model: model, postProcessor: postProcessor, decoder: decoder, specialTokenNames: names)
     }

@@ -96,7 +96,7 @@ public final class HFTokenizer: Tokenizer {
             guard id >= 0, Int(id) < vocabSize else {
                 throw TokenizerError(.idOutOfRange, "token id \(id) is outside the vocabulary (size \(vocabSize))")
             }
-            guard let token = addedVocabulary.decodedContent[id] ?? model.idToToken[safe: Int(id)] else { continue }
+            guard let token = addedVocabulary.decodedContent[id] ?? model.idToToken.token(at: Int(id)) else { continue }
             if skipSpecialTokens, addedVocabulary.specialContents.contains(token) { continue }
             tokens.append(token)
         }
@@ -108,7 +108,7 @@ public final class HFTokenizer: Tokenizer {
 
     public func idToPiece(_ id: Int32) -> String? {
         if let added = addedById[id] { return added.content }
-        return model.idToToken[safe: Int(id)]
+        return model.idToToken.token(at: Int(id))
     }
 
     public func pieceToId(_ piece: String) -> Int32? {
@@ -120,8 +120,9 @@ public final class HFTokenizer: Tokenizer {
     }
 }
 
-extension Array {
-    subscript(safe index: Int) -> Element? where Element == String? {
+extension Array where Element == String? {
+    /// The token at `index`, or nil when the index is out of range or unused.
+    func token(at index: Int) -> String? {
         index >= 0 && index < count ? self[index] : nil
     }
 }

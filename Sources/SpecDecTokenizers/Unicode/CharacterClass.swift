@@ -30,9 +30,18 @@ struct CharacterClass: OptionSet, Sendable {
         return compute(scalar)
     }
 
+    /// The Unicode version the reference implementations classify by (Oniguruma 6.9.10 and
+    /// Rust's tables in tokenizers 0.23 use 16.0). Characters assigned later are treated as
+    /// unassigned, as the reference sees them; the standard library may know a newer version.
+    static let referenceUnicodeVersion = (major: 16, minor: 0)
+
     static func compute(_ value: UInt32) -> CharacterClass {
         guard let scalar = Unicode.Scalar(value) else { return [] }
         let properties = scalar.properties
+        if let age = properties.age,
+           (age.major, age.minor) > (referenceUnicodeVersion.major, referenceUnicodeVersion.minor) {
+            return []
+        }
         var result: CharacterClass = []
         switch properties.generalCategory {
         case .uppercaseLetter, .lowercaseLetter, .titlecaseLetter, .modifierLetter, .otherLetter:
