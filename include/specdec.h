@@ -147,8 +147,8 @@ typedef struct specdec_model_info {
     int64_t num_parameters;
 } specdec_model_info_t;
 
-/* Fills `*out_info` up to out_info->struct_size bytes (the caller sets it).
- * Thread-safe. */
+/* Fills `*out_info` up to out_info->struct_size bytes (the caller sets it; a size
+ * below 4 is SPECDEC_ERR_INVALID_ARGUMENT). Thread-safe. */
 SPECDEC_API specdec_status specdec_model_get_info(const specdec_model_t *model,
                                                   specdec_model_info_t *out_info);
 
@@ -232,7 +232,7 @@ SPECDEC_API specdec_status specdec_session_truncate(specdec_session_t *session,
 
 /* Runs the model over `n_tokens` new tokens, appending them to the KV cache, and
  * writes each position's logits (n_tokens rows of vocab_size floats, row-major).
- *   tokens:    n_tokens ids in [0, vocab_size).
+ *   tokens:    n_tokens >= 1 ids in [0, vocab_size).
  *   positions: n_tokens position ids, or NULL for length, length+1, ...
  *              Token i attends to every cached token and to new tokens 0..i.
  *   logits:    caller buffer of `logits_cap` floats, or NULL to only fill the cache.
