@@ -11,6 +11,8 @@ public struct Sampler {
     private let seen: UnsafeMutablePointer<UInt8>       // [vocab] repetition-penalty marks
     public var parameters = SamplingParameters()
     private var random = RandomGenerator(seed: 0)
+    /// Keeps the buffers' memory alive as long as the sampler.
+    private let arena: Arena
 
     public static func footprint(vocabSize: Int) -> Int {
         Arena.footprint(Int32.self, count: vocabSize) + Arena.footprint(Float.self, count: vocabSize)
@@ -19,6 +21,7 @@ public struct Sampler {
 
     public init(vocabSize: Int, arena: Arena) throws(SpecDecError) {
         self.vocabSize = vocabSize
+        self.arena = arena
         order = try arena.allocate(Int32.self, count: vocabSize)
         probabilities = try arena.allocate(Float.self, count: vocabSize)
         seen = try arena.allocate(UInt8.self, count: vocabSize)
@@ -55,6 +58,38 @@ public struct Sampler {
         }
         return order[candidates - 1]
     }
+
+    /// The distribution plain sampling would draw from, as a full vocabulary vector:
+    /// repetition penalty, temperature, top-k, top-p and min-p applied. Greedy settings
+    /// give a one-hot vector on the argmax. `logits` is modified in place.
+    public func distribution(_ logits: UnsafeMutablePointer<Float>, history: UnsafePointer<Int32>, historyCount: Int,
+                             into p: UnsafeMutablePointer<Float>) {
+        applyRepetitionPenalty(logits, history: history, count: historyCount)
+        p.update(repeating: 0, count: vocabSize)
+        if parameters.isGreedy {
+            p[VectorOps.argmax(logits, count: vocabSize)] = 1
+            return
+        }
+        let n = filteredDistribution(logits)
+        for i in 0..<n { p[Int(order[i])] = probabilities[i] }
+    }
+
+    /// Draws an index from a probability vector (it need not be normalised).
+    public mutating func draw(from p: UnsafePointer<Float>, count: Int) -> Int32 {
+        var total: Double = 0
+        for i in 0..<count { total += Double(p[i]) }
+        var u = random.nextUnit() * total
+        var last = 0
+        for i in 0..<count where p[i] > 0 {
+            u -= Double(p[i])
+            last = i
+            if u < 0 { return Int32(i) }
+        }
+        return Int32(last)
+    }
+
+    /// Uniform in [0, 1) from the request's seeded generator.
+    public mutating func uniform() -> Double { random.nextUnit() }
 
     /// Applies temperature, top-k, top-p and min-p and leaves the surviving candidates,
     /// best first, in `order[0..<n]` with normalised probabilities; returns n.

@@ -16,8 +16,40 @@ public struct GenerationStats: Sendable {
     public var stopReason = StopReason.none
     public var prefillSeconds = 0.0
     public var decodeSeconds = 0.0
+    /// Forward passes of the target after the prefill (plain decoding: one per token).
+    public var targetCalls = 0
+    /// Speculative decoding: draft nodes scored, nodes accepted, and per draft depth
+    /// (index 0 = the first drafted token) how often a node at that depth was drafted
+    /// and how often one was accepted.
+    public var draftedTokens = 0
+    public var acceptedTokens = 0
+    public var draftedAtDepth: [Int] = []
+    public var acceptedAtDepth: [Int] = []
+    public var draftSeconds = 0.0
+    public var verifySeconds = 0.0
+    public var sampleSeconds = 0.0
 
     public init() {}
+
+    /// Generated tokens per target forward pass (1 for plain decoding).
+    public var tokensPerTargetCall: Double {
+        targetCalls > 0 ? Double(generatedTokens - 1) / Double(targetCalls) : 0
+    }
+
+    /// Accepted share of drafted nodes at each depth.
+    public var acceptanceRateByDepth: [Double] {
+        zip(acceptedAtDepth, draftedAtDepth).map { $1 > 0 ? Double($0) / Double($1) : 0 }
+    }
+
+    mutating func recordDraft(depths: [Int], accepted: Int) {
+        draftedTokens += depths.count
+        acceptedTokens += accepted
+        for d in depths {
+            while draftedAtDepth.count < d { draftedAtDepth.append(0); acceptedAtDepth.append(0) }
+            draftedAtDepth[d - 1] += 1
+        }
+        for d in 0..<accepted { acceptedAtDepth[d] += 1 }
+    }
 
     public var prefillTokensPerSecond: Double {
         prefillSeconds > 0 ? Double(promptTokens - reusedTokens) / prefillSeconds : 0

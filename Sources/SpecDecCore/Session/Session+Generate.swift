@@ -16,6 +16,27 @@ extension Session {
         return common
     }
 
+    /// Runs the prompt through the model, reusing the cached prefix, and writes the
+    /// logits of its last token.
+    public func prefill(_ prompt: UnsafeBufferPointer<Int32>, logits: UnsafeMutablePointer<Float>) throws(SpecDecError) {
+        let reused = reusablePrefix(prompt)
+        cache.truncate(to: reused)
+        stats.reusedTokens = reused
+        var offset = reused
+        while offset < prompt.count {
+            let n = min(maxBatch, prompt.count - offset)
+            let chunk = UnsafeBufferPointer(rebasing: prompt[offset..<(offset + n)])
+            try evaluate(tokens: chunk, logits: offset + n == prompt.count ? logits : nil, rows: .last)
+            offset += n
+        }
+    }
+
+    /// Keeps the accepted path of a draft scored at cache slot `base` (the pending token)
+    /// and drops the other nodes: the path's slots move down to follow the pending token.
+    public func commitDraftPath(base: Int, path: [Int]) {
+        cache.compact(keeping: path.map { base + 1 + $0 }, startingAt: base + 1)
+    }
+
     /// Validates everything that can be checked before work begins.
     public func checkGenerateArguments(prompt: UnsafeBufferPointer<Int32>, options: GenerationOptions) throws(SpecDecError) {
         guard prompt.count >= 1 else { throw .invalidArgument("the prompt must hold at least one token") }
@@ -43,21 +64,9 @@ extension Session {
         sampler.reset(options.sampling)
 
         let prefillStart = Clock.now()
-        let reused = reusablePrefix(prompt)
-        cache.truncate(to: reused)
-        stats.reusedTokens = reused
-        var offset = reused
-        while offset < prompt.count {
-            let n = min(maxBatch, prompt.count - offset)
-            let chunk = UnsafeBufferPointer(rebasing: prompt[offset..<(offset + n)])
-            let isLast = offset + n == prompt.count
-            do {
-                try evaluate(tokens: chunk, logits: isLast ? nextLogits : nil, rows: .last)
-            } catch {
-                stats.stopReason = .error
-                return GenerationResult(count: 0, error: error)
-            }
-            offset += n
+        do { try prefill(prompt, logits: nextLogits) } catch {
+            stats.stopReason = .error
+            return GenerationResult(count: 0, error: error)
         }
         let decodeStart = Clock.now()
         stats.prefillSeconds = decodeStart - prefillStart
@@ -83,6 +92,7 @@ extension Session {
             }
             if produced == options.maxNewTokens { break }
             if cache.freeSlots == 0 || cache.length >= config.contextLength { stats.stopReason = .capacity; break }
+            stats.targetCalls += 1
             do {
                 try withUnsafePointer(to: token) { (p) throws(SpecDecError) in
                     try evaluate(tokens: UnsafeBufferPointer(start: p, count: 1), logits: nextLogits, rows: .last)
