@@ -29,6 +29,10 @@
  *
  * Changelog of the contract
  *   ABI 1 (0.1.0): versions, statuses, models, sessions, eval/truncate, generate.
+ *   ABI 2 (0.2.0): speculative decoding (drafters, acceptance rules, statistics),
+ *                  host drafters and verifiers through vtables (specdec_plugin.h),
+ *                  drafter plugins loaded from shared objects. specdec_stats_t grew
+ *                  fields at its end.
  */
 #ifndef SPECDEC_H
 #define SPECDEC_H
@@ -51,15 +55,15 @@ extern "C" {
 /* ------------------------------------------------------------------------- */
 
 #define SPECDEC_VERSION_MAJOR 0
-#define SPECDEC_VERSION_MINOR 1
+#define SPECDEC_VERSION_MINOR 2
 #define SPECDEC_VERSION_PATCH 0
 #define SPECDEC_VERSION_NUMBER \
     (SPECDEC_VERSION_MAJOR * 10000 + SPECDEC_VERSION_MINOR * 100 + SPECDEC_VERSION_PATCH)
-#define SPECDEC_VERSION_STRING "0.1.0"
+#define SPECDEC_VERSION_STRING "0.2.0"
 
 /* Bumped whenever the contract changes (append-only: a higher ABI version is a
  * superset of every lower one). */
-#define SPECDEC_ABI_VERSION 1
+#define SPECDEC_ABI_VERSION 2
 
 /* Runtime twins of the macros above: compare them to detect a library that is
  * older than the header you compiled against. Thread-safe, cannot fail. */
@@ -314,11 +318,122 @@ typedef struct specdec_stats {
     double decode_seconds;
     double prefill_tokens_per_second;
     double decode_tokens_per_second;
+    /* ABI 2 */
+    int32_t target_calls;          /* target forward passes after the prefill */
+    int32_t drafted_tokens;        /* draft tokens scored by the target */
+    int32_t accepted_tokens;       /* draft tokens kept */
+    int32_t reserved0;
+    double tokens_per_target_call; /* (generated - 1) / target_calls: 1 for plain decoding */
+    double draft_seconds;          /* time in the drafter */
+    double verify_seconds;         /* time in the target's scoring passes */
+    double sample_seconds;         /* time in acceptance and sampling */
 } specdec_stats_t;
 
 /* Fills `*out_stats` up to out_stats->struct_size bytes (the caller sets it). */
 SPECDEC_API specdec_status specdec_session_get_stats(const specdec_session_t *session,
                                                      specdec_stats_t *out_stats);
+
+/* ------------------------------------------------------------------------- */
+/* Speculative decoding (ABI 2)                                               */
+/* ------------------------------------------------------------------------- */
+
+/* Who drafts. */
+#define SPECDEC_DRAFTER_NONE    0  /* plain decoding */
+#define SPECDEC_DRAFTER_MODEL   1  /* `draft_model`, a smaller model with the same vocabulary */
+#define SPECDEC_DRAFTER_NGRAM   2  /* prompt lookup: n-gram matches in the prompt and output */
+#define SPECDEC_DRAFTER_SUFFIX  3  /* suffix tree over prompt, output and the session's earlier
+                                      requests; proposes token trees */
+#define SPECDEC_DRAFTER_CUSTOM  4  /* `custom_drafter`: a host vtable or a .so plugin */
+
+/* How drafts are accepted. */
+#define SPECDEC_ACCEPT_GREEDY   0  /* exact argmax match: output identical to greedy decoding */
+#define SPECDEC_ACCEPT_SAMPLE   1  /* lossless speculative sampling: output follows the target's
+                                      sampling distribution (temperature, top-k/p, min-p and
+                                      repetition penalty all honoured) */
+#define SPECDEC_ACCEPT_TOPK     2  /* SpecDec's top-beta / tolerance-tau rule; beta 1 = greedy */
+
+/* A drafter supplied by the host (specdec_drafter_create) or a plugin
+ * (specdec_drafter_load_plugin). Used by one session at a time. */
+typedef struct specdec_drafter specdec_drafter_t;
+
+typedef struct specdec_speculative_params {
+    uint32_t struct_size;          /* sizeof(specdec_speculative_params_t) */
+    int32_t drafter;               /* SPECDEC_DRAFTER_*, default NGRAM */
+    int32_t acceptance;            /* SPECDEC_ACCEPT_*, default GREEDY */
+    int32_t draft_length;          /* most draft tokens per round (k), default 5; 0 = plain */
+    int32_t adaptive;              /* 1: adapt k to acceptance and fall back to plain steps when
+                                      speculation does not pay; default 0 */
+    int32_t top_beta;              /* TOPK: beta, default 5 */
+    float tolerance_tau;           /* TOPK: tau, default 3 */
+    int32_t ngram_min;             /* NGRAM: shortest match, default 1 */
+    int32_t ngram_max;             /* NGRAM: longest match, default 3 */
+    const specdec_model_t *draft_model;  /* MODEL: borrowed for the call */
+    specdec_drafter_t *custom_drafter;   /* CUSTOM: borrowed for the call */
+} specdec_speculative_params_t;
+
+SPECDEC_API specdec_speculative_params_t specdec_speculative_default_params(void);
+
+/* specdec_generate with speculative decoding: the drafter proposes up to draft_length
+ * tokens (a chain or a tree), the session's model scores them in one pass, the
+ * acceptance rule keeps a prefix (or a tree path) and the model's own next token is
+ * appended. Everything specdec_generate says about prompts, buffers, callbacks and
+ * failures holds. Statistics (specdec_session_get_stats) include the speculative fields.
+ * Errors besides specdec_generate's: SPECDEC_ERR_INVALID_ARGUMENT (unknown drafter or
+ * rule, draft_model or custom_drafter missing, draft and target vocabularies
+ * incompatible, negative draft_length), SPECDEC_ERR_CALLBACK (a custom drafter failed,
+ * or returned ids out of range, more tokens than asked or bad parent indices); the
+ * tokens produced before such a failure are kept and the session stays usable. */
+SPECDEC_API specdec_status specdec_generate_speculative(specdec_session_t *session,
+                                                       const int32_t *prompt, int32_t n_prompt,
+                                                       const specdec_generate_params_t *params,
+                                                       const specdec_speculative_params_t *spec,
+                                                       int32_t *out_tokens, int32_t out_cap,
+                                                       int32_t *out_n_tokens);
+
+/* Acceptance rate of the last request per draft depth (index 0 = first draft token),
+ * copied to `rates`; needed count in *out_len. */
+SPECDEC_API specdec_status specdec_session_acceptance_by_depth(const specdec_session_t *session,
+                                                              double *rates, int32_t cap,
+                                                              int32_t *out_len);
+
+/* Host drafters and verifiers (vtables in specdec_plugin.h). */
+struct specdec_drafter_vtable;
+struct specdec_verifier_vtable;
+
+/* Wraps a host drafter. `vtable` must stay valid while the drafter lives; `instance` is
+ * passed to every call. The vtable's `destroy`, if any, is called with `instance` by
+ * specdec_drafter_destroy. Errors: SPECDEC_ERR_INVALID_ARGUMENT (NULL vtable or
+ * propose, struct_size too small), SPECDEC_ERR_UNSUPPORTED (abi_version newer than this
+ * library). */
+SPECDEC_API specdec_status specdec_drafter_create(const struct specdec_drafter_vtable *vtable,
+                                                  void *instance, specdec_drafter_t **out_drafter);
+
+/* Loads a drafter plugin: dlopen(path, RTLD_NOW | RTLD_LOCAL), calls its exported
+ * `specdec_plugin_entry` with this library's ABI version and host API, checks the
+ * returned vtable's size and version, and creates an instance with vtable->create(config)
+ * (config may be NULL). The shared object stays loaded until the drafter is destroyed.
+ * Errors: SPECDEC_ERR_IO (cannot load), SPECDEC_ERR_FORMAT (no entry symbol),
+ * SPECDEC_ERR_UNSUPPORTED (the plugin cannot serve this ABI), SPECDEC_ERR_CALLBACK
+ * (create failed). */
+SPECDEC_API specdec_status specdec_drafter_load_plugin(const char *path, const char *config,
+                                                       specdec_drafter_t **out_drafter);
+
+/* Releases a drafter (calls its destroy, unloads its plugin). NULL is a no-op. */
+SPECDEC_API void specdec_drafter_destroy(specdec_drafter_t *drafter);
+
+/* Speculative generation against a verifier the host implements (its own target
+ * model), with libspecdec's drafters and acceptance rules. `spec->drafter` may be NGRAM,
+ * SUFFIX or CUSTOM (MODEL needs a session-side target and is refused). Statistics go to
+ * `out_stats` (may be NULL; the caller sets struct_size). Host verifier failures
+ * (negative returns) end the call with SPECDEC_ERR_CALLBACK. */
+SPECDEC_API specdec_status specdec_generate_with_verifier(const struct specdec_verifier_vtable *verifier,
+                                                         void *instance, int32_t vocab_size,
+                                                         const int32_t *prompt, int32_t n_prompt,
+                                                         const specdec_generate_params_t *params,
+                                                         const specdec_speculative_params_t *spec,
+                                                         int32_t *out_tokens, int32_t out_cap,
+                                                         int32_t *out_n_tokens,
+                                                         specdec_stats_t *out_stats);
 
 #ifdef __cplusplus
 }

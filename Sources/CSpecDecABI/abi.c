@@ -1,2 +1,3 @@
-// The public header, imported into Swift so that the C ABI shim uses its exact struct layouts.
+// The public headers, imported into Swift so that the C ABI shim uses their exact layouts.
 #include "specdec.h"
+#include "specdec_plugin.h"

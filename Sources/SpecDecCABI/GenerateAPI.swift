@@ -20,6 +20,42 @@ public func specdec_generate_default_params() -> specdec_generate_params_t {
     return p
 }
 
+/// Converts the C generation parameters, checking the output buffer first.
+func generationOptions(_ params: UnsafePointer<specdec_generate_params_t>?, outCap: Int32,
+                       outNTokens: UnsafeMutablePointer<Int32>) throws(SpecDecError) -> GenerationOptions {
+    let p = try readParams(params, defaults: specdec_generate_default_params(), name: "specdec_generate_params_t")
+    guard p.max_new_tokens >= 0 else { throw .invalidArgument("max_new_tokens must be >= 0 (got \(p.max_new_tokens))") }
+    guard outCap >= p.max_new_tokens else {
+        outNTokens.pointee = p.max_new_tokens
+        throw .init(.bufferTooSmall, "out_tokens holds \(outCap) ids but max_new_tokens is \(p.max_new_tokens)")
+    }
+    guard p.n_stop_tokens >= 0, p.n_stop_tokens == 0 || p.stop_tokens != nil else {
+        throw .invalidArgument("stop_tokens is NULL or n_stop_tokens is negative")
+    }
+    var options = GenerationOptions()
+    options.maxNewTokens = Int(p.max_new_tokens)
+    options.sampling.temperature = p.temperature
+    options.sampling.topK = Int(p.top_k)
+    options.sampling.topP = p.top_p
+    options.sampling.minP = p.min_p
+    options.sampling.repetitionPenalty = p.repetition_penalty
+    options.sampling.seed = p.seed
+    options.stopTokens = p.n_stop_tokens > 0 ? Array(UnsafeBufferPointer(start: p.stop_tokens, count: Int(p.n_stop_tokens))) : []
+    options.stopAtEndOfSequence = p.stop_at_eos != 0
+    return options
+}
+
+/// The streaming callback of the C parameters as a Swift closure.
+func tokenCallback(_ params: UnsafePointer<specdec_generate_params_t>?) -> (Int32, Int) -> TokenAction {
+    guard let params, Int(params.pointee.struct_size) >= MemoryLayout<specdec_generate_params_t>.offset(of: \.callback_user_data)! + 8,
+          let callback = params.pointee.callback else { return { _, _ in .proceed } }
+    let userData = params.pointee.callback_user_data
+    return { token, index in
+        let answer = callback(userData, token, Int32(index))
+        return answer < 0 ? .fail : (answer == SPECDEC_CALLBACK_STOP ? .stop : .proceed)
+    }
+}
+
 @_cdecl("specdec_generate")
 public func specdec_generate(_ session: OpaquePointer?, _ prompt: UnsafePointer<Int32>?, _ nPrompt: Int32,
                              _ params: UnsafePointer<specdec_generate_params_t>?,
@@ -30,35 +66,10 @@ public func specdec_generate(_ session: OpaquePointer?, _ prompt: UnsafePointer<
         outNTokens.pointee = 0
         guard let prompt else { throw .invalidArgument("prompt must not be NULL") }
         guard nPrompt >= 1 else { throw .invalidArgument("n_prompt must be >= 1 (got \(nPrompt))") }
-        let p = try readParams(params, defaults: specdec_generate_default_params(), name: "specdec_generate_params_t")
-        guard p.max_new_tokens >= 0 else { throw .invalidArgument("max_new_tokens must be >= 0 (got \(p.max_new_tokens))") }
-        guard outCap >= p.max_new_tokens else {
-            outNTokens.pointee = p.max_new_tokens
-            throw .init(.bufferTooSmall, "out_tokens holds \(outCap) ids but max_new_tokens is \(p.max_new_tokens)")
-        }
-        guard let outTokens, p.max_new_tokens == 0 || outCap > 0 else { throw .invalidArgument("out_tokens must not be NULL") }
-        guard p.n_stop_tokens >= 0, p.n_stop_tokens == 0 || p.stop_tokens != nil else {
-            throw .invalidArgument("stop_tokens is NULL or n_stop_tokens is negative")
-        }
-        var options = GenerationOptions()
-        options.maxNewTokens = Int(p.max_new_tokens)
-        options.sampling.temperature = p.temperature
-        options.sampling.topK = Int(p.top_k)
-        options.sampling.topP = p.top_p
-        options.sampling.minP = p.min_p
-        options.sampling.repetitionPenalty = p.repetition_penalty
-        options.sampling.seed = p.seed
-        options.stopTokens = p.n_stop_tokens > 0 ? Array(UnsafeBufferPointer(start: p.stop_tokens, count: Int(p.n_stop_tokens))) : []
-        options.stopAtEndOfSequence = p.stop_at_eos != 0
-        let callback = p.callback
-        let userData = p.callback_user_data
-        let result = handle.session.generate(
-            prompt: UnsafeBufferPointer(start: prompt, count: Int(nPrompt)), options: options, output: outTokens
-        ) { token, index in
-            guard let callback else { return .proceed }
-            let answer = callback(userData, token, Int32(index))
-            return answer < 0 ? .fail : (answer == SPECDEC_CALLBACK_STOP ? .stop : .proceed)
-        }
+        let options = try generationOptions(params, outCap: outCap, outNTokens: outNTokens)
+        guard let outTokens else { throw .invalidArgument("out_tokens must not be NULL") }
+        let result = handle.session.generate(prompt: UnsafeBufferPointer(start: prompt, count: Int(nPrompt)), options: options,
+                                             output: outTokens, onToken: tokenCallback(params))
         outNTokens.pointee = Int32(result.count)
         if let error = result.error { throw error }
     }

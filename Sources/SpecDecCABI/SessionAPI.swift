@@ -106,17 +106,29 @@ public func specdec_session_eval(_ session: OpaquePointer?, _ tokens: UnsafePoin
 public func specdec_session_get_stats(_ session: OpaquePointer?, _ outStats: UnsafeMutablePointer<specdec_stats_t>?) -> specdec_status {
     withSession(session) { (handle) throws(SpecDecError) in
         guard let outStats else { throw .invalidArgument("out_stats must not be NULL") }
-        let st = handle.session.stats
-        var out = specdec_stats_t()
-        out.struct_size = UInt32(MemoryLayout<specdec_stats_t>.size)
-        out.prompt_tokens = Int32(st.promptTokens)
-        out.reused_tokens = Int32(st.reusedTokens)
-        out.generated_tokens = Int32(st.generatedTokens)
-        out.stop_reason = st.stopReason.rawValue
-        out.prefill_seconds = st.prefillSeconds
-        out.decode_seconds = st.decodeSeconds
-        out.prefill_tokens_per_second = st.prefillTokensPerSecond
-        out.decode_tokens_per_second = st.decodeTokensPerSecond
+        let out = cStats(handle.session.stats)
         try writeOut(out, to: outStats, name: "specdec_stats_t")
     }
+}
+
+/// The C view of a request's statistics.
+func cStats(_ st: GenerationStats) -> specdec_stats_t {
+    var out = specdec_stats_t()
+    out.struct_size = UInt32(MemoryLayout<specdec_stats_t>.size)
+    out.prompt_tokens = Int32(st.promptTokens)
+    out.reused_tokens = Int32(st.reusedTokens)
+    out.generated_tokens = Int32(st.generatedTokens)
+    out.stop_reason = st.stopReason.rawValue
+    out.prefill_seconds = st.prefillSeconds
+    out.decode_seconds = st.decodeSeconds
+    out.prefill_tokens_per_second = st.prefillTokensPerSecond
+    out.decode_tokens_per_second = st.decodeTokensPerSecond
+    out.target_calls = Int32(st.targetCalls)
+    out.drafted_tokens = Int32(st.draftedTokens)
+    out.accepted_tokens = Int32(st.acceptedTokens)
+    out.tokens_per_target_call = st.tokensPerTargetCall
+    out.draft_seconds = st.draftSeconds
+    out.verify_seconds = st.verifySeconds
+    out.sample_seconds = st.sampleSeconds
+    return out
 }

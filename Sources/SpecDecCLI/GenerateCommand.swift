@@ -22,6 +22,14 @@ struct GenerateCommand: ParsableCommand {
     @Option var seed: UInt64 = 0
     @Option(name: .customLong("stop-ids"), help: "Extra stop token ids, comma-separated.") var stopIds: String?
     @Flag(name: .customLong("ignore-eos"), help: "Do not stop at the model's EOS token.") var ignoreEos = false
+    @Option(help: "Speculative decoding: none, model, ngram or suffix.") var drafter: String = "none"
+    @Option(help: "Draft model directory (--drafter model).") var draft: String?
+    @Option(name: .customLong("draft-len"), help: "Most draft tokens per round.") var draftLength: Int = 5
+    @Option(help: "Acceptance rule: greedy, sample or topk.") var accept: String?
+    @Option(help: "SpecDec top-beta (--accept topk).") var beta: Int = 5
+    @Option(help: "SpecDec tolerance tau (--accept topk).") var tau: Float = 3
+    @Option(name: .customLong("ngram-max"), help: "Longest n-gram prompt lookup matches.") var ngramMax: Int = 3
+    @Flag(help: "Adapt the draft length and fall back to plain steps when speculation does not pay.") var adaptive = false
     @Flag(help: "Print one JSON object.") var json = false
 
     func validate() throws {
@@ -54,9 +62,14 @@ struct GenerateCommand: ParsableCommand {
         options.stopTokens = try stopIds.map { try parseIds($0, flag: "--stop-ids") } ?? []
         options.stopAtEndOfSequence = !ignoreEos
         var output = [Int32](repeating: 0, count: max(1, maxNewTokens))
+        let speculation = try makeSpeculation(target: session, sampling: options.sampling)
         let result = ids.withUnsafeBufferPointer { prompt in
             output.withUnsafeMutableBufferPointer { out in
-                session.generate(prompt: prompt, options: options, output: out.baseAddress!) { _, _ in .proceed }
+                if let (drafterObject, rule, spec) = speculation {
+                    return session.generateSpeculative(prompt: prompt, options: options, speculative: spec, drafter: drafterObject,
+                                                       rule: rule, output: out.baseAddress!) { _, _ in .proceed }
+                }
+                return session.generate(prompt: prompt, options: options, output: out.baseAddress!) { _, _ in .proceed }
             }
         }
         if let error = result.error { throw error }
@@ -73,11 +86,51 @@ struct GenerateCommand: ParsableCommand {
                 ("decode_tokens_per_second", .double(stats.decodeTokensPerSecond)),
                 ("threads", .integer(Int64(session.pool.threadCount))),
                 ("arena_backend", .string(session.arena.backend.name)),
+                ("drafter", .string(drafter)),
+                ("target_calls", .integer(Int64(stats.targetCalls))),
+                ("tokens_per_target_call", .double(stats.tokensPerTargetCall)),
+                ("drafted_tokens", .integer(Int64(stats.draftedTokens))),
+                ("accepted_tokens", .integer(Int64(stats.acceptedTokens))),
+                ("acceptance_rate", .double(stats.draftedTokens > 0 ? Double(stats.acceptedTokens) / Double(stats.draftedTokens) : 0)),
+                ("acceptance_by_depth", .array(stats.acceptanceRateByDepth.map { .double($0) })),
+                ("draft_seconds", .double(stats.draftSeconds)),
+                ("verify_seconds", .double(stats.verifySeconds)),
+                ("sample_seconds", .double(stats.sampleSeconds)),
             ])
             print(JSONValue.object(JSONObject([("tokens", idsJSON(tokens)), ("text", .null), ("stats", .object(statsObject))])).serialized)
         } else {
             print(tokens.map(String.init).joined(separator: ","))
             print("\(stats.generatedTokens) tokens, decode \(format(stats.decodeTokensPerSecond)) tokens/s, prefill \(format(stats.prefillTokensPerSecond)) tokens/s, stop: \(stopReasonName(stats.stopReason))")
+        }
+    }
+}
+
+extension GenerateCommand {
+    /// The drafter, acceptance rule and options the flags ask for; nil for plain decoding.
+    func makeSpeculation(target: Session, sampling: SamplingParameters) throws -> (Drafter, AcceptanceRule, SpeculativeOptions)? {
+        let rule: AcceptanceRule
+        switch accept ?? (sampling.isGreedy ? "greedy" : "sample") {
+        case "greedy": rule = GreedyAcceptance()
+        case "sample": rule = SpeculativeSamplingAcceptance()
+        case "topk":
+            guard beta >= 1, tau >= 0 else { throw SpecDecError.invalidArgument("--beta must be >= 1 and --tau >= 0") }
+            rule = TopBetaToleranceAcceptance(beta: beta, tau: tau)
+        case let other: throw SpecDecError.invalidArgument("--accept \(other) is not one of greedy, sample, topk")
+        }
+        var spec = SpeculativeOptions()
+        guard draftLength >= 0 else { throw SpecDecError.invalidArgument("--draft-len must be >= 0") }
+        spec.draftLength = draftLength
+        spec.adaptive = adaptive
+        switch drafter {
+        case "none": return nil
+        case "ngram": return (NGramDrafter(minN: 1, maxN: ngramMax), rule, spec)
+        case "suffix": return (SuffixDrafter(), rule, spec)
+        case "model":
+            guard let draft else { throw SpecDecError.invalidArgument("--drafter model needs --draft DIR") }
+            let model = try ModelLoader.load(directory: draft)
+            return (try ModelDrafter(model: model, target: target.config, capacity: target.capacity, threads: target.pool.threadCount),
+                    rule, spec)
+        case let other: throw SpecDecError.invalidArgument("--drafter \(other) is not one of none, model, ngram, suffix")
         }
     }
 }

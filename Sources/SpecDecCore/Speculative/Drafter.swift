@@ -12,6 +12,8 @@ public struct DraftContext {
     /// speculative sampling samples with these and reports its distributions.
     public var sampling: SamplingParameters
     public var wantsDistributions: Bool
+    /// The target's vocabulary size (ids must be below it).
+    public var vocabSize: Int
 }
 
 /// Proposes tokens for the target to verify. Implementations: a smaller model, prompt

@@ -103,7 +103,7 @@ public final class SpeculativeGenerator {
         do {
             try sequence.withUnsafeBufferPointer { (s) throws(SpecDecError) in
                 try drafter.begin(context: DraftContext(tokens: s, promptLength: prompt.count, source: source,
-                                                        sampling: options.sampling, wantsDistributions: wantsDistributions))
+                                                        sampling: options.sampling, wantsDistributions: wantsDistributions, vocabSize: vocab))
             }
         } catch {
             stats.stopReason = .error
@@ -123,7 +123,7 @@ public final class SpeculativeGenerator {
                 do {
                     try sequence.withUnsafeBufferPointer { (s) throws(SpecDecError) in
                         try drafter.propose(context: DraftContext(tokens: s, promptLength: prompt.count, source: source,
-                                                                  sampling: options.sampling, wantsDistributions: wantsDistributions),
+                                                                  sampling: options.sampling, wantsDistributions: wantsDistributions, vocabSize: vocab),
                                             maxTokens: room, into: &draft)
                     }
                 } catch {

@@ -1,0 +1,1 @@
+../../../include/specdec_plugin.h
