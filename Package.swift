@@ -24,14 +24,19 @@ let package = Package(
         .target(name: "CSpecDecShims", cSettings: [.unsafeFlags(["-O2", "-march=skylake-avx512", "-fvisibility=hidden"])]),
         .target(name: "SpecDecJSON", swiftSettings: optimisedSwift),
         .target(name: "SpecDecCore", dependencies: ["CSpecDecShims", "SpecDecJSON"], swiftSettings: optimisedSwift),
+        .target(name: "SpecDecTokenizers", dependencies: ["SpecDecJSON"], swiftSettings: optimisedSwift),
         .target(name: "CSpecDecABI"),
-        .target(name: "SpecDecCABI", dependencies: ["SpecDecCore", "CSpecDecABI"], exclude: ["exports.map"], swiftSettings: optimisedSwift),
+        .target(name: "SpecDecCABI", dependencies: ["SpecDecCore", "SpecDecTokenizers", "CSpecDecABI"], exclude: ["exports.map"], swiftSettings: optimisedSwift),
         .executableTarget(
             name: "SpecDecCLI",
-            dependencies: ["SpecDecCore", .product(name: "ArgumentParser", package: "swift-argument-parser")],
+            dependencies: ["SpecDecCore", "SpecDecTokenizers", .product(name: "ArgumentParser", package: "swift-argument-parser")],
             swiftSettings: optimisedSwift),
+        .executableTarget(
+            name: "TokenizerBench", dependencies: ["SpecDecTokenizers"], path: "bench/tokenizer",
+            exclude: ["bench_tokenizer.py", "README.md"], swiftSettings: optimisedSwift),
         .target(name: "CAllocationCounter", path: "Tests/CAllocationCounter"),
         .testTarget(name: "SpecDecJSONTests", dependencies: ["SpecDecJSON"]),
+        .testTarget(name: "SpecDecTokenizersTests", dependencies: ["SpecDecTokenizers"]),
         .testTarget(
             name: "SpecDecCoreTests",
             dependencies: ["SpecDecCore", "SpecDecCABI", "CSpecDecABI", "CAllocationCounter"]),

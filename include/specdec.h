@@ -32,7 +32,9 @@
  *   ABI 2 (0.2.0): speculative decoding (drafters, acceptance rules, statistics),
  *                  host drafters and verifiers through vtables (specdec_plugin.h),
  *                  drafter plugins loaded from shared objects. specdec_stats_t grew
- *                  fields at its end.
+ *                  fields at its end. Tokenizers (tokenizer.json, SentencePiece), text
+ *                  generation with streamed text, host tokenizers;
+ *                  SPECDEC_ERR_INVALID_UTF8.
  */
 #ifndef SPECDEC_H
 #define SPECDEC_H
@@ -90,6 +92,7 @@ typedef int32_t specdec_status;
 #define SPECDEC_ERR_CANCELLED            10  /* reserved: cancellation reported as an error */
 #define SPECDEC_ERR_CALLBACK             11  /* a host callback reported failure */
 #define SPECDEC_ERR_INTERNAL             12  /* a bug in libspecdec; please report it */
+#define SPECDEC_ERR_INVALID_UTF8         13  /* text input that is not valid UTF-8 (ABI 2) */
 
 /* Static, human-readable text for a status code ("unknown status" for codes this
  * library does not know). Never NULL. Thread-safe. */
@@ -396,9 +399,10 @@ SPECDEC_API specdec_status specdec_session_acceptance_by_depth(const specdec_ses
                                                               double *rates, int32_t cap,
                                                               int32_t *out_len);
 
-/* Host drafters and verifiers (vtables in specdec_plugin.h). */
+/* Host drafters, verifiers and tokenizers (vtables in specdec_plugin.h). */
 struct specdec_drafter_vtable;
 struct specdec_verifier_vtable;
+struct specdec_tokenizer_vtable;
 
 /* Wraps a host drafter. `vtable` must stay valid while the drafter lives; `instance` is
  * passed to every call. The vtable's `destroy`, if any, is called with `instance` by
@@ -434,6 +438,97 @@ SPECDEC_API specdec_status specdec_generate_with_verifier(const struct specdec_v
                                                          int32_t *out_tokens, int32_t out_cap,
                                                          int32_t *out_n_tokens,
                                                          specdec_stats_t *out_stats);
+
+/* ------------------------------------------------------------------------- */
+/* Tokenizers and text (ABI 2)                                                */
+/* ------------------------------------------------------------------------- */
+
+/* A tokenizer: Hugging Face tokenizer.json (BPE, byte-level BPE, Unigram, WordPiece),
+ * SentencePiece .model, or Marian's source.spm/target.spm + vocab.json. Immutable and
+ * shareable across threads. */
+typedef struct specdec_tokenizer specdec_tokenizer_t;
+
+/* Loads a tokenizer from a tokenizer.json, a .model file, or a model directory
+ * (tokenizer.json, then tokenizer.model, then Marian's files).
+ * Errors: SPECDEC_ERR_IO, SPECDEC_ERR_FORMAT (invalid JSON, corrupt .model),
+ * SPECDEC_ERR_UNSUPPORTED (an unknown model type or component). */
+SPECDEC_API specdec_status specdec_tokenizer_load(const char *path, specdec_tokenizer_t **out_tokenizer);
+
+/* The tokenizer found in the model's directory (loaded with the model), as a new
+ * reference the caller destroys. SPECDEC_ERR_UNSUPPORTED when the directory has none
+ * (or it failed to load: the message says why). */
+SPECDEC_API specdec_status specdec_model_get_tokenizer(const specdec_model_t *model,
+                                                       specdec_tokenizer_t **out_tokenizer);
+
+/* Wraps a host tokenizer (specdec_plugin.h); `instance` is passed to every call and to
+ * the vtable's destroy. Ids must be below `vocab_size`. */
+SPECDEC_API specdec_status specdec_tokenizer_create(const struct specdec_tokenizer_vtable *vtable,
+                                                    void *instance, int32_t vocab_size,
+                                                    specdec_tokenizer_t **out_tokenizer);
+
+/* Releases a reference. NULL is a no-op. */
+SPECDEC_API void specdec_tokenizer_destroy(specdec_tokenizer_t *tokenizer);
+
+/* Vocabulary size (-1 for NULL). */
+SPECDEC_API int32_t specdec_tokenizer_vocab_size(const specdec_tokenizer_t *tokenizer);
+
+#define SPECDEC_TOKEN_BOS 0
+#define SPECDEC_TOKEN_EOS 1
+#define SPECDEC_TOKEN_PAD 2
+#define SPECDEC_TOKEN_UNK 3
+/* Id of a special token (SPECDEC_TOKEN_*), or -1 when the tokenizer has none. */
+SPECDEC_API int32_t specdec_tokenizer_special_token(const specdec_tokenizer_t *tokenizer, int32_t which);
+
+/* Text (UTF-8, `len` bytes, need not be NUL-terminated) to ids; `add_special` applies
+ * the tokenizer's template (BOS/EOS). Errors: SPECDEC_ERR_INVALID_UTF8,
+ * SPECDEC_ERR_BUFFER_TOO_SMALL (needed count in *out_len). */
+SPECDEC_API specdec_status specdec_tokenize(const specdec_tokenizer_t *tokenizer, const char *text, size_t len,
+                                           int32_t add_special, int32_t *ids, int32_t cap, int32_t *out_len);
+
+/* Ids to UTF-8 text in `buf` (NUL-terminated when room allows; *out_len excludes the
+ * NUL). Errors: SPECDEC_ERR_TOKEN_OUT_OF_RANGE, SPECDEC_ERR_BUFFER_TOO_SMALL. */
+SPECDEC_API specdec_status specdec_detokenize(const specdec_tokenizer_t *tokenizer, const int32_t *ids, int32_t n,
+                                             int32_t skip_special, char *buf, size_t cap, size_t *out_len);
+
+/* The vocabulary entry of `id` as stored ("\u0120the", "\u2581the"), like detokenize's buffer rules. */
+SPECDEC_API specdec_status specdec_token_to_piece(const specdec_tokenizer_t *tokenizer, int32_t id,
+                                                 char *buf, size_t cap, size_t *out_len);
+
+/* The id of a vocabulary entry (NUL-terminated); SPECDEC_ERR_INVALID_ARGUMENT if absent. */
+SPECDEC_API specdec_status specdec_piece_to_token(const specdec_tokenizer_t *tokenizer, const char *piece,
+                                                 int32_t *out_id);
+
+/* Streamed text: called with each new piece of complete UTF-8 text (a character split
+ * over several tokens arrives once whole). Return SPECDEC_CALLBACK_CONTINUE, _STOP, or a
+ * negative value (failure: SPECDEC_ERR_CALLBACK). */
+typedef int32_t (*specdec_text_callback)(void *user_data, const char *text, size_t len);
+
+typedef struct specdec_text_params {
+    uint32_t struct_size;                 /* sizeof(specdec_text_params_t) */
+    const specdec_tokenizer_t *tokenizer; /* NULL: the model's own */
+    int32_t add_special_tokens;           /* default 1: the template's BOS/EOS around the prompt */
+    int32_t skip_special_tokens;          /* default 1: no special tokens in the output text */
+    specdec_text_callback on_text;        /* may be NULL */
+    void *user_data;
+} specdec_text_params_t;
+
+SPECDEC_API specdec_text_params_t specdec_text_default_params(void);
+
+/* Generates from a text prompt (NUL-terminated UTF-8): encodes it, generates (plainly,
+ * or speculatively when `spec` is not NULL), streams text pieces, and writes the
+ * generated text to `out_text` (NUL-terminated when room allows; *out_len excludes the
+ * NUL). When `cap` is too small the call returns SPECDEC_ERR_BUFFER_TOO_SMALL with the
+ * needed size, and the text stays available from specdec_session_text. Generated ids
+ * are available from specdec_session_tokens and the statistics as usual. */
+SPECDEC_API specdec_status specdec_generate_text(specdec_session_t *session, const char *prompt,
+                                                const specdec_generate_params_t *params,
+                                                const specdec_speculative_params_t *spec,
+                                                const specdec_text_params_t *text_params,
+                                                char *out_text, size_t cap, size_t *out_len);
+
+/* The text of the session's last specdec_generate_text call. */
+SPECDEC_API specdec_status specdec_session_text(const specdec_session_t *session, char *buf, size_t cap,
+                                               size_t *out_len);
 
 #ifdef __cplusplus
 }

@@ -92,6 +92,22 @@ typedef struct specdec_verifier_vtable {
     int32_t (*remaining_capacity)(void *instance);
 } specdec_verifier_vtable_t;
 
+/* A tokenizer implemented by the host (for example Moses plus subword-nmt). */
+typedef struct specdec_tokenizer_vtable {
+    uint32_t struct_size;      /* sizeof(specdec_tokenizer_vtable_t) */
+    uint32_t abi_version;      /* SPECDEC_PLUGIN_ABI_VERSION */
+    /* Required. UTF-8 text (`len` bytes) to ids. When `cap` is too small, set *out_len to
+     * the count needed and return SPECDEC_ERR_BUFFER_TOO_SMALL: the call is repeated with
+     * a larger buffer. Other negative or positive returns are failures. */
+    int32_t (*encode)(void *instance, const char *text, size_t len, int32_t add_special,
+                      int32_t *ids, int32_t cap, int32_t *out_len);
+    /* Required. Ids to UTF-8 text; the same buffer protocol (*out_len in bytes, no NUL). */
+    int32_t (*decode)(void *instance, const int32_t *ids, int32_t n, int32_t skip_special,
+                      char *buf, size_t cap, size_t *out_len);
+    /* Optional: release the instance (called by specdec_tokenizer_destroy). */
+    void (*destroy)(void *instance);
+} specdec_tokenizer_vtable_t;
+
 /* What the host offers a plugin (plugins do not link libspecdec). */
 typedef struct specdec_host_api {
     uint32_t struct_size;

@@ -18,8 +18,9 @@ public func specdec_model_load(_ dir: UnsafePointer<CChar>?, _ params: UnsafePoi
             throw .unsupported("this CPU lacks AVX-512 (F/BW/DQ/VL) and FMA, which this build of libspecdec requires")
         }
         let p = try readParams(params, defaults: specdec_model_default_params(), name: "specdec_model_params_t")
-        let model = try ModelLoader.load(directory: String(cString: dir), useMmap: p.use_mmap != 0)
-        outModel.pointee = OpaquePointer(Unmanaged.passRetained(ModelHandle(model: model)).toOpaque())
+        let directory = String(cString: dir)
+        let model = try ModelLoader.load(directory: directory, useMmap: p.use_mmap != 0)
+        outModel.pointee = OpaquePointer(Unmanaged.passRetained(ModelHandle(model: model, directory: directory)).toOpaque())
     }
 }
 

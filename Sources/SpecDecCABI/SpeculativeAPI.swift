@@ -71,32 +71,37 @@ public func specdec_generate_speculative(_ session: OpaquePointer?, _ prompt: Un
         guard nPrompt >= 1 else { throw .invalidArgument("n_prompt must be >= 1 (got \(nPrompt))") }
         let options = try generationOptions(params, outCap: outCap, outNTokens: outNTokens)
         guard let outTokens else { throw .invalidArgument("out_tokens must not be NULL") }
-        let p = try readParams(spec, defaults: specdec_speculative_default_params(), name: "specdec_speculative_params_t")
-        let rule = try acceptanceRule(p)
-        let speculative = try speculativeOptions(p)
-        let promptBuffer = UnsafeBufferPointer(start: prompt, count: Int(nPrompt))
-        let session = handle.session
-        let drafter: Drafter
-        switch p.drafter {
-        case SPECDEC_DRAFTER_NONE:
-            let result = session.generate(prompt: promptBuffer, options: options, output: outTokens, onToken: tokenCallback(params))
-            outNTokens.pointee = Int32(result.count)
-            if let error = result.error { throw error }
-            return
-        case SPECDEC_DRAFTER_MODEL:
-            guard let draftModel = p.draft_model else { throw .invalidArgument("SPECDEC_DRAFTER_MODEL needs draft_model") }
-            drafter = try handle.modelDrafter(for: ModelHandle.from(draftModel))
-        default:
-            guard let d = try standaloneDrafter(p, suffix: { handle.suffixDrafter }) else {
-                throw .invalidArgument("drafter \(p.drafter) is not one of the SPECDEC_DRAFTER_* values")
-            }
-            drafter = d
-        }
-        let result = session.generateSpeculative(prompt: promptBuffer, options: options, speculative: speculative,
-                                                 drafter: drafter, rule: rule, output: outTokens, onToken: tokenCallback(params))
+        let result = try runGeneration(handle, prompt: UnsafeBufferPointer(start: prompt, count: Int(nPrompt)), options: options,
+                                       spec: spec, output: outTokens, onToken: tokenCallback(params))
         outNTokens.pointee = Int32(result.count)
         if let error = result.error { throw error }
     }
+}
+
+/// Plain or speculative generation on a session, as `spec` says (NULL: plain).
+func runGeneration(_ handle: SessionHandle, prompt: UnsafeBufferPointer<Int32>, options: GenerationOptions,
+                   spec: UnsafePointer<specdec_speculative_params_t>?, output: UnsafeMutablePointer<Int32>,
+                   onToken: (Int32, Int) -> TokenAction) throws(SpecDecError) -> Session.GenerationResult {
+    let session = handle.session
+    guard spec != nil else { return session.generate(prompt: prompt, options: options, output: output, onToken: onToken) }
+    let p = try readParams(spec, defaults: specdec_speculative_default_params(), name: "specdec_speculative_params_t")
+    let rule = try acceptanceRule(p)
+    let speculative = try speculativeOptions(p)
+    let drafter: Drafter
+    switch p.drafter {
+    case SPECDEC_DRAFTER_NONE:
+        return session.generate(prompt: prompt, options: options, output: output, onToken: onToken)
+    case SPECDEC_DRAFTER_MODEL:
+        guard let draftModel = p.draft_model else { throw .invalidArgument("SPECDEC_DRAFTER_MODEL needs draft_model") }
+        drafter = try handle.modelDrafter(for: ModelHandle.from(draftModel))
+    default:
+        guard let d = try standaloneDrafter(p, suffix: { handle.suffixDrafter }) else {
+            throw .invalidArgument("drafter \(p.drafter) is not one of the SPECDEC_DRAFTER_* values")
+        }
+        drafter = d
+    }
+    return session.generateSpeculative(prompt: prompt, options: options, speculative: speculative, drafter: drafter,
+                                       rule: rule, output: output, onToken: onToken)
 }
 
 @_cdecl("specdec_session_acceptance_by_depth")

@@ -7,6 +7,7 @@ private let statusTexts: [StaticString] = [
     "ok", "invalid argument", "I/O error", "invalid file format", "unsupported",
     "missing tensor or wrong shape", "token id out of range", "buffer too small",
     "capacity exceeded", "out of memory", "cancelled", "callback failed", "internal error",
+    "invalid UTF-8",
 ]
 
 @_cdecl("specdec_status_string")

@@ -1,6 +1,7 @@
 import ArgumentParser
 import SpecDecCore
 import SpecDecJSON
+import SpecDecTokenizers
 
 struct GenerateCommand: ParsableCommand {
     static let configuration = CommandConfiguration(commandName: "generate", abstract: "Generate a continuation of a prompt.")
@@ -31,9 +32,20 @@ struct GenerateCommand: ParsableCommand {
     @Option(name: .customLong("ngram-max"), help: "Longest n-gram prompt lookup matches.") var ngramMax: Int = 3
     @Flag(help: "Adapt the draft length and fall back to plain steps when speculation does not pay.") var adaptive = false
     @Flag(help: "Print one JSON object.") var json = false
+    @Option(name: .customLong("source-ids"),
+            help: "Encoder-decoder models: source token ids, comma-separated (EOS included). The decoder start token is added by the engine and is not part of the output.")
+    var sourceIds: String?
+    @Option(help: "Encoder-decoder models: beam search with this many beams (1 = greedy or sampling).") var beams: Int = 1
+    @Option(name: .customLong("length-penalty"), help: "Beam search: score = sum(log p) / length ** penalty.") var lengthPenalty: Double = 1
+    @Option(name: .customLong("num-return"), help: "Beam search: hypotheses to return, best first (<= --beams).") var numReturn: Int = 1
+    @Option(name: .customLong("early-stopping"), help: "Beam search: false (heuristic), true or never, as in transformers.")
+    var earlyStopping: String = "false"
 
     func validate() throws {
-        guard (prompt == nil) != (promptIds == nil) else { throw ValidationError("give exactly one of --prompt and --prompt-ids") }
+        guard [prompt != nil, promptIds != nil, sourceIds != nil].filter({ $0 }).count == 1 else {
+            throw ValidationError("give exactly one of --prompt, --prompt-ids and --source-ids")
+        }
+        try validateSeq2SeqOptions()
     }
 
     func run() throws {
@@ -45,11 +57,21 @@ struct GenerateCommand: ParsableCommand {
     }
 
     private func execute() throws {
-        guard let promptIds else {
-            throw SpecDecError.unsupported("--prompt needs a tokenizer, which this build cannot load yet; use --prompt-ids")
-        }
-        let ids = try parseIds(promptIds, flag: "--prompt-ids")
+        if try runsSeq2Seq() { return }
         let model = try ModelLoader.load(directory: modelOptions.model)
+        // Text in, text out when the model directory has a tokenizer.
+        var tokenizer: (any Tokenizer)? = nil
+        switch loadTokenizer(modelOptions.model) {
+        case .success(let loaded): tokenizer = loaded
+        case .failure(let error):
+            if prompt != nil { throw SpecDecError.unsupported("--prompt needs a tokenizer in \(modelOptions.model): \(error.message)") }
+        }
+        let ids: [Int32]
+        if let promptIds {
+            ids = try parseIds(promptIds, flag: "--prompt-ids")
+        } else {
+            ids = tokenizer!.encode(prompt!, addSpecialTokens: true)
+        }
         let session = try Session(model: model, capacity: modelOptions.kvCapacity, threads: modelOptions.threads)
         var options = GenerationOptions()
         options.maxNewTokens = maxNewTokens
@@ -75,6 +97,10 @@ struct GenerateCommand: ParsableCommand {
         if let error = result.error { throw error }
         let tokens = Array(output[0..<result.count])
         let stats = session.stats
+        var text: JSONValue = .null
+        if let tokenizer, tokens.allSatisfy({ Int($0) < tokenizer.vocabSize }) {
+            text = (try? tokenizer.decode(tokens, skipSpecialTokens: true)).map { .string($0) } ?? .null
+        }
         if json {
             let statsObject = JSONObject([
                 ("prompt_tokens", .integer(Int64(stats.promptTokens))),
@@ -97,9 +123,9 @@ struct GenerateCommand: ParsableCommand {
                 ("verify_seconds", .double(stats.verifySeconds)),
                 ("sample_seconds", .double(stats.sampleSeconds)),
             ])
-            print(JSONValue.object(JSONObject([("tokens", idsJSON(tokens)), ("text", .null), ("stats", .object(statsObject))])).serialized)
+            print(JSONValue.object(JSONObject([("tokens", idsJSON(tokens)), ("text", text), ("stats", .object(statsObject))])).serialized)
         } else {
-            print(tokens.map(String.init).joined(separator: ","))
+            if case .string(let t) = text { print(t) } else { print(tokens.map(String.init).joined(separator: ",")) }
             print("\(stats.generatedTokens) tokens, decode \(format(stats.decodeTokensPerSecond)) tokens/s, prefill \(format(stats.prefillTokensPerSecond)) tokens/s, stop: \(stopReasonName(stats.stopReason))")
         }
     }

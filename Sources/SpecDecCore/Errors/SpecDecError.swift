@@ -14,6 +14,7 @@ public struct SpecDecError: Error, Sendable, CustomStringConvertible {
         case cancelled = 10
         case callback = 11
         case `internal` = 12
+        case invalidUTF8 = 13
     }
 
     public let kind: Kind

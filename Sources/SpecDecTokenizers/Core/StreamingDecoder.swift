@@ -1,6 +1,9 @@
 /// Decodes ids as they are generated, one at a time, and returns only text that is final:
 /// a character spread over several byte tokens appears once all its bytes have arrived.
-/// The pieces it returns concatenate to `decode(allIds)` (see `finish()`).
+/// The pieces it returns, with `finish()`, concatenate to `decode(allIds)`. One exception:
+/// HF's ByteFallback decoder turns a whole run of byte tokens into U+FFFDs when the run
+/// ends invalid, so a character already returned from such a run cannot be taken back
+/// (only ill-formed byte sequences, which real text does not produce, are affected).
 ///
 /// It decodes a short window of recent ids and returns what the window's text gained over
 /// the text of its first ids. Decoders treat the first token of a sequence specially
@@ -77,11 +80,20 @@ public struct StreamingDecoder {
         if skipSpecialTokens, tokenizer.isSpecial(id) { return false }
         let text = try tokenizer.decode([id], skipSpecialTokens: skipSpecialTokens)
         guard let first = text.unicodeScalars.first else { return false }
-        if first.properties.isWhitespace { return false }
+        if first.properties.isWhitespace, !((tokenizer as? any StreamingDecodeHints)?.leadingSpaceIsStable ?? false) {
+            return false
+        }
         return !text.unicodeScalars.contains("\u{FFFD}")
     }
 
     private static func endsWithReplacement(_ text: [UInt8]) -> Bool {
         text.count >= 3 && text[text.count - 3] == 0xEF && text[text.count - 2] == 0xBF && text[text.count - 1] == 0xBD
     }
+}
+
+/// What a tokenizer can tell the streaming decoder about its decoding.
+protocol StreamingDecodeHints {
+    /// True when no decoder step treats the first token specially (no stripped leading
+    /// space), so a token with leading whitespace can start the window too.
+    var leadingSpaceIsStable: Bool { get }
 }

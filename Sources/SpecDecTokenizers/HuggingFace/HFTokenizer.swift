@@ -126,3 +126,7 @@ extension Array where Element == String? {
         index >= 0 && index < count ? self[index] : nil
     }
 }
+
+extension HFTokenizer: StreamingDecodeHints {
+    var leadingSpaceIsStable: Bool { decoder == nil || decoder is ByteLevelDecoder }
+}

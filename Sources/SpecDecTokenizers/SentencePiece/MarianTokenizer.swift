@@ -12,6 +12,8 @@ public final class MarianTokenizer: Tokenizer {
     let vocab: [String: Int32]
     let pieces: [String?]
     let specialIds: Set<Int32>
+    /// UTF-8 spellings of the special tokens, matched in the text before SentencePiece.
+    let specialSpellings: [([UInt8], Int32)]
     public let specialTokens: SpecialTokenIds
     public var vocabSize: Int { pieces.count }
 
@@ -31,6 +33,10 @@ public final class MarianTokenizer: Tokenizer {
         let pad = names.pad.flatMap { vocab[$0] }
         self.specialTokens = SpecialTokenIds(bos: nil, eos: eos, pad: pad, unk: unk)
         self.specialIds = Set([unk, eos, pad].compactMap { $0 })
+        self.specialSpellings = [names.unk, names.eos, names.pad].compactMap { name in
+            guard let name, let id = vocab[name] else { return nil }
+            return (Array(name.utf8), id)
+        }
     }
 
     static func loadPair(directory: String, config: JSONValue?) throws(TokenizerError) -> TokenizerPair {
@@ -68,18 +74,42 @@ public final class MarianTokenizer: Tokenizer {
 
     public func encode(_ text: String, addSpecialTokens: Bool) -> [Int32] {
         var ids: [Int32] = []
-        var rest = Array(text.utf8)[...]
+        // transformers first cuts the text at special-token spellings, then encodes each
+        // chunk on its own (each with its own dummy prefix and language code check).
+        let bytes = Array(text.utf8)
+        var chunkStart = 0
+        var i = 0
+        while i <= bytes.count {
+            var match: (length: Int, id: Int32)?
+            if i < bytes.count {
+                for (spelling, id) in specialSpellings where bytes[i...].starts(with: spelling) {
+                    if spelling.count > (match?.length ?? -1) { match = (spelling.count, id) }
+                }
+            }
+            if i == bytes.count || match != nil {
+                encodeChunk(bytes[chunkStart..<i], into: &ids)
+                guard let match else { break }
+                ids.append(match.id)
+                i += match.length
+                chunkStart = i
+                continue
+            }
+            i += 1
+        }
+        if addSpecialTokens, let eos = specialTokens.eos { ids.append(eos) }
+        return ids
+    }
+
+    private func encodeChunk(_ chunk: ArraySlice<UInt8>, into ids: inout [Int32]) {
+        var rest = chunk
         if rest.starts(with: [0x3E, 0x3E]), let close = MarianTokenizer.find([0x3C, 0x3C], in: rest) {
             let code = String(decoding: rest[..<(close + 2)], as: UTF8.self)
             ids.append(vocab[code] ?? specialTokens.unk ?? 0)
             rest = rest[(close + 2)...]
         }
-        for id in encoderModel.encode(String(decoding: rest, as: UTF8.self), addSpecialTokens: false) {
-            let piece = encoderModel.idToPiece(id) ?? ""
+        for piece in encoderModel.encodeAsPieces(String(decoding: rest, as: UTF8.self)) {
             ids.append(vocab[piece] ?? specialTokens.unk ?? 0)
         }
-        if addSpecialTokens, let eos = specialTokens.eos { ids.append(eos) }
-        return ids
     }
 
     static func find(_ needle: [UInt8], in haystack: ArraySlice<UInt8>) -> Int? {

@@ -26,7 +26,7 @@ struct SentencePieceNormalizer: Sendable {
 
     /// The normalized form of the prefix of `input[i...]` (NormalizePrefix).
     private func normalizePrefix(_ input: UnsafeBufferPointer<UInt8>, _ i: Int) -> Prefix {
-        if let (length, _) = userDefined.longestPrefix(input, from: i) {
+        if !userDefined.isEmpty, let (length, _) = userDefined.longestPrefix(input, from: i) {
             return .original(length)
         }
         if let charsMap {

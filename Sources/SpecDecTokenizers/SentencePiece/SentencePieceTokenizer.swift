@@ -50,26 +50,52 @@ public final class SentencePieceTokenizer: Tokenizer {
     public func encode(_ text: String, addSpecialTokens: Bool) -> [Int32] {
         var ids: [Int32] = []
         if addSpecialTokens, addBOS, let bos = specialTokens.bos { ids.append(bos) }
+        segment(text) { id, _ in ids.append(id) }
+        if addSpecialTokens, addEOS, let eos = specialTokens.eos { ids.append(eos) }
+        return ids
+    }
+
+    /// The pieces sentencepiece's `encode(text, out_type=str)` returns: vocabulary entries,
+    /// `<0xXX>` for byte fallback, and the text itself for (merged) unknown pieces.
+    public func encodeAsPieces(_ text: String) -> [String] {
+        var pieces: [String] = []
+        segment(text) { id, surface in
+            pieces.append(surface.map { String(decoding: $0, as: UTF8.self) } ?? vocabulary.pieces[Int(id)].piece)
+        }
+        return pieces
+    }
+
+    /// Normalizes and segments `text`, reporting each id with its normalized text when that
+    /// differs from the vocabulary entry (unknown pieces).
+    private func segment(_ text: String, _ body: (Int32, ArraySlice<UInt8>?) -> Void) {
         let normalized = normalizer.normalize(Array(text.utf8))
         var spans: [SentencePieceSpan] = []
         spans.reserveCapacity(normalized.count / 2)
         normalized.withUnsafeBufferPointer { p in
             model.encode(p, into: &spans)
-            // PopulateSentencePieceText: unknown pieces become their bytes with byte
-            // fallback; otherwise a run of unknown pieces becomes one unknown id.
-            var previousUnknown = false
-            for span in spans {
-                let isUnknown = vocabulary.type(span.id) == .unknown
-                if isUnknown, let byteIds = vocabulary.byteIds {
-                    for b in p[span.start..<span.end] { ids.append(byteIds[Int(b)]) }
-                } else if !(isUnknown && previousUnknown) {
-                    ids.append(span.id)
+        }
+        // PopulateSentencePieceText: unknown pieces become their bytes with byte fallback;
+        // otherwise a run of unknown pieces becomes one unknown piece.
+        var k = 0
+        while k < spans.count {
+            let span = spans[k]
+            let isUnknown = vocabulary.type(span.id) == .unknown
+            if isUnknown, let byteIds = vocabulary.byteIds {
+                for b in normalized[span.start..<span.end] { body(byteIds[Int(b)], nil) }
+                k += 1
+            } else if isUnknown {
+                var end = span.end
+                k += 1
+                while k < spans.count, vocabulary.type(spans[k].id) == .unknown {
+                    end = spans[k].end
+                    k += 1
                 }
-                previousUnknown = isUnknown
+                body(span.id, normalized[span.start..<end])
+            } else {
+                body(span.id, nil)
+                k += 1
             }
         }
-        if addSpecialTokens, addEOS, let eos = specialTokens.eos { ids.append(eos) }
-        return ids
     }
 
     // MARK: - Decoding

@@ -35,14 +35,18 @@ struct SentencePieceUnigram: SentencePieceModel {
     func encode(_ text: UnsafeBufferPointer<UInt8>, into pieces: inout [SentencePieceSpan]) {
         let size = text.count
         if size == 0 { return }
-        var best = [Float](repeating: 0, count: size + 1)
-        var starts = [Int32](repeating: -1, count: size + 1)
-        var ids = [Int32](repeating: -1, count: size + 1)
+        // Best path ending at each byte: score, start of its last piece (-1: unreached), id.
+        struct Node {
+            var score: Float = 0
+            var start: Int32 = -1
+            var id: Int32 = -1
+        }
+        var nodes = [Node](repeating: Node(), count: size + 1)
         let unknownScore = minScore - 10.0
         let unknownId = vocabulary.unknownId
         var position = 0
         while position < size {
-            let here = best[position]
+            let here = nodes[position].score
             let characterLength = min(sentencePieceCharLength(text[position]), size - position)
             var hasSingleNode = false
             trie.forEachPrefix(text, from: position) { length, id in
@@ -54,20 +58,16 @@ struct SentencePieceUnigram: SentencePieceModel {
                 let candidate: Float = type == .userDefined
                     ? Float(Double(Float(length) * maxScore) - 0.1 + Double(here))
                     : scores[Int(id)] + here
-                if starts[end] == -1 || candidate > best[end] {
-                    best[end] = candidate
-                    starts[end] = Int32(position)
-                    ids[end] = id
+                if nodes[end].start == -1 || candidate > nodes[end].score {
+                    nodes[end] = Node(score: candidate, start: Int32(position), id: id)
                 }
                 if length == characterLength { hasSingleNode = true }
             }
             if !hasSingleNode {
                 let end = position + characterLength
                 let candidate = unknownScore + here
-                if starts[end] == -1 || candidate > best[end] {
-                    best[end] = candidate
-                    starts[end] = Int32(position)
-                    ids[end] = unknownId
+                if nodes[end].start == -1 || candidate > nodes[end].score {
+                    nodes[end] = Node(score: candidate, start: Int32(position), id: unknownId)
                 }
             }
             position += characterLength
@@ -75,9 +75,9 @@ struct SentencePieceUnigram: SentencePieceModel {
         let first = pieces.count
         var end = size
         while end > 0 {
-            let start = Int(starts[end])
+            let start = Int(nodes[end].start)
             guard start >= 0, start < end else { break }
-            pieces.append(SentencePieceSpan(start: start, end: end, id: ids[end]))
+            pieces.append(SentencePieceSpan(start: start, end: end, id: nodes[end].id))
             end = start
         }
         pieces[first...].reverse()

@@ -3,10 +3,17 @@
 /// and byte pieces are reserved and only reachable by id or exact spelling.
 struct SentencePieceVocabulary: Sendable {
     let pieces: [SentencePieceModelProto.Piece]
+    /// Whether some spelling is both a normal and a reserved piece (PieceToId then prefers
+    /// the reserved one, so ids known from merges must be looked up again).
+    let normalOverlapsReserved: Bool
+    /// Scores and types by id, flat: the encoders read them in their inner loops.
+    let scores: [Float]
+    let types: [SentencePieceModelProto.PieceType]
     /// Normal, user-defined and unused pieces by UTF-8 spelling.
     let normalPieces: ByteStringMap
     /// Control, unknown and byte pieces by spelling.
     let reservedPieces: [String: Int32]
+    private let reservedBytes: ByteStringMap
     let userDefined: ByteTrie
     let unknownId: Int32
     /// Id of `<0xXX>` for each byte, when the model has byte fallback.
@@ -52,19 +59,26 @@ struct SentencePieceVocabulary: Sendable {
             throw TokenizerError.format("SentencePiece model: there are not 256 byte pieces although byte_fallback is true")
         }
         self.pieces = proto.pieces
+        self.scores = proto.pieces.map(\.score)
+        self.types = proto.pieces.map(\.type)
         self.normalPieces = normal
         self.reservedPieces = reserved
+        var reservedBytes = ByteStringMap(capacity: reserved.count)
+        for (piece, id) in reserved { reservedBytes.set(Array(piece.utf8), id) }
+        self.reservedBytes = reservedBytes
+        self.normalOverlapsReserved = reserved.keys.contains { normal.get($0) != nil }
         self.userDefined = userDefined
         self.unknownId = unknownId
         self.byteIds = proto.byteFallback ? byteIds : nil
     }
 
     @inline(__always)
-    func type(_ id: Int32) -> SentencePieceModelProto.PieceType { pieces[Int(id)].type }
+    func type(_ id: Int32) -> SentencePieceModelProto.PieceType { types[Int(id)] }
 
     /// PieceToId: reserved pieces first, then normal ones, else unk.
     func id(of piece: UnsafeBufferPointer<UInt8>) -> Int32 {
-        if !reservedPieces.isEmpty, let id = reservedPieces[String(decoding: piece, as: UTF8.self)] { return id }
+        if let id = normalPieces.get(piece), !normalOverlapsReserved { return id }
+        if let id = reservedBytes.get(piece) { return id }
         return normalPieces.get(piece) ?? unknownId
     }
 

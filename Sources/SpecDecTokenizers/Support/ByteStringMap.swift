@@ -1,28 +1,31 @@
 /// Open-addressing hash map from byte strings to token ids, with all keys in one arena.
 /// Vocabulary lookups by bytes (whole words, single characters) avoid building `String`s.
 struct ByteStringMap: Sendable {
+    /// One probe touches one 16-byte slot: key offset in the arena (-1 when empty), key
+    /// length, value, and 32 bits of the hash to skip most key comparisons.
+    private struct Slot {
+        var offset: Int32 = -1
+        var length: Int32 = 0
+        var value: Int32 = 0
+        var tag: UInt32 = 0
+    }
+
     private var arena: [UInt8] = []
-    // Per slot: key offset in the arena (-1 when empty), key length, value, hash tag.
-    private var offsets: [Int32]
-    private var lengths: [Int32]
-    private var values: [Int32]
-    private var hashes: [UInt32]
+    private var slots: [Slot]
     private var mask: Int
     private(set) var count = 0
 
     init(capacity: Int = 16) {
         var size = 16
         while size < capacity * 2 { size <<= 1 }
-        offsets = [Int32](repeating: -1, count: size)
-        lengths = [Int32](repeating: 0, count: size)
-        values = [Int32](repeating: 0, count: size)
-        hashes = [UInt32](repeating: 0, count: size)
+        slots = [Slot](repeating: Slot(), count: size)
         mask = size - 1
     }
 
     @inline(__always)
     static func hash(_ p: UnsafeBufferPointer<UInt8>) -> UInt64 {
-        // FNV-1a over 8-byte words, then a final mix: fast for the short keys of vocabularies.
+        // FNV-style mixing over 8-byte words, then a final mix: fast for the short keys of
+        // vocabularies.
         var h: UInt64 = 0xCBF2_9CE4_8422_2325 ^ UInt64(p.count)
         var i = 0
         let n = p.count
@@ -50,18 +53,13 @@ struct ByteStringMap: Sendable {
     /// Inserts unless the key is present; returns whether it inserted.
     @discardableResult
     mutating func insertIfAbsent(_ key: UnsafeBufferPointer<UInt8>, _ value: Int32) -> Bool {
-        if (count + 1) * 2 > offsets.count { grow() }
+        if (count + 1) * 2 > slots.count { grow() }
         let h = ByteStringMap.hash(key)
-        if let i = find(key, h) {
-            _ = i
-            return false
-        }
+        if find(key, h) != nil { return false }
         var i = Int(truncatingIfNeeded: h) & mask
-        while offsets[i] >= 0 { i = (i + 1) & mask }
-        offsets[i] = Int32(arena.count)
-        lengths[i] = Int32(key.count)
-        values[i] = value
-        hashes[i] = UInt32(truncatingIfNeeded: h >> 32)
+        while slots[i].offset >= 0 { i = (i + 1) & mask }
+        slots[i] = Slot(offset: Int32(arena.count), length: Int32(key.count), value: value,
+                        tag: UInt32(truncatingIfNeeded: h >> 32))
         arena.append(contentsOf: key)
         count += 1
         return true
@@ -74,31 +72,28 @@ struct ByteStringMap: Sendable {
 
     mutating func set(_ key: [UInt8], _ value: Int32) {
         key.withUnsafeBufferPointer { p in
-            if let i = find(p, ByteStringMap.hash(p)) { values[i] = value } else { insertIfAbsent(p, value) }
+            if let i = find(p, ByteStringMap.hash(p)) { slots[i].value = value } else { insertIfAbsent(p, value) }
         }
     }
 
     @inline(__always)
     private func find(_ key: UnsafeBufferPointer<UInt8>, _ h: UInt64) -> Int? {
         let tag = UInt32(truncatingIfNeeded: h >> 32)
+        let length = Int32(truncatingIfNeeded: key.count)
         var i = Int(truncatingIfNeeded: h) & mask
-        return offsets.withUnsafeBufferPointer { offsets in
-            lengths.withUnsafeBufferPointer { lengths in
-                hashes.withUnsafeBufferPointer { hashes in
-                    arena.withUnsafeBufferPointer { arena in
-                        while true {
-                            let offset = offsets[i]
-                            if offset < 0 { return nil }
-                            if hashes[i] == tag, Int(lengths[i]) == key.count {
-                                if key.count == 0 { return i }
-                                if let a = arena.baseAddress, let k = key.baseAddress,
-                                   memcmpBytes(a + Int(offset), k, key.count) {
-                                    return i
-                                }
-                            }
-                            i = (i + 1) & mask
+        return slots.withUnsafeBufferPointer { slots in
+            arena.withUnsafeBufferPointer { arena in
+                while true {
+                    let slot = slots[i]
+                    if slot.offset < 0 { return nil }
+                    if slot.tag == tag, slot.length == length {
+                        if key.count == 0 { return i }
+                        if let a = arena.baseAddress, let k = key.baseAddress,
+                           memcmpBytes(a + Int(slot.offset), k, key.count) {
+                            return i
                         }
                     }
+                    i = (i + 1) & mask
                 }
             }
         }
@@ -107,7 +102,7 @@ struct ByteStringMap: Sendable {
     @inline(__always)
     func get(_ key: UnsafeBufferPointer<UInt8>) -> Int32? {
         guard let i = find(key, ByteStringMap.hash(key)) else { return nil }
-        return values.withUnsafeBufferPointer { $0[i] }
+        return slots.withUnsafeBufferPointer { $0[i].value }
     }
 
     func get(_ key: [UInt8]) -> Int32? {
@@ -120,23 +115,17 @@ struct ByteStringMap: Sendable {
     }
 
     private mutating func grow() {
-        let oldOffsets = offsets
-        let oldLengths = lengths
-        let oldValues = values
+        let old = slots
         let oldArena = arena
-        let size = oldOffsets.count * 2
-        offsets = [Int32](repeating: -1, count: size)
-        lengths = [Int32](repeating: 0, count: size)
-        values = [Int32](repeating: 0, count: size)
-        hashes = [UInt32](repeating: 0, count: size)
-        mask = size - 1
+        slots = [Slot](repeating: Slot(), count: old.count * 2)
+        mask = slots.count - 1
         arena = []
         arena.reserveCapacity(oldArena.count)
         count = 0
         oldArena.withUnsafeBufferPointer { a in
-            for i in 0..<oldOffsets.count where oldOffsets[i] >= 0 {
-                let start = Int(oldOffsets[i])
-                insertIfAbsent(UnsafeBufferPointer(rebasing: a[start..<start + Int(oldLengths[i])]), oldValues[i])
+            for slot in old where slot.offset >= 0 {
+                let start = Int(slot.offset)
+                insertIfAbsent(UnsafeBufferPointer(rebasing: a[start..<start + Int(slot.length)]), slot.value)
             }
         }
     }

@@ -3,6 +3,9 @@
 /// by (node, byte), so the trie costs a few bytes per edge and one probe per step.
 struct ByteTrie: Sendable {
     private var edges = PairMap(capacity: 1024)
+    /// The root's children by byte (-1: none): every search starts there, so the first step
+    /// is one load instead of a hash probe, and a failed search usually ends at it.
+    private var rootChildren = [Int32](repeating: -1, count: 256)
     /// Value stored at each node, or -1 when no key ends there. Node 0 is the root.
     private(set) var values: [Int32] = [-1]
 
@@ -20,6 +23,7 @@ struct ByteTrie: Sendable {
                 let child = Int32(values.count)
                 values.append(-1)
                 edges.insertIfAbsent(edge, UInt64(child))
+                if node == 0 { rootChildren[Int(byte)] = child }
                 node = child
             }
         }
@@ -38,6 +42,10 @@ struct ByteTrie: Sendable {
     /// The child of `node` along `byte`, or nil.
     @inline(__always)
     func child(_ node: Int32, _ byte: UInt8) -> Int32? {
+        if node == 0 {
+            let child = rootChildren[Int(byte)]
+            return child >= 0 ? child : nil
+        }
         guard let child = edges.get(ByteTrie.edgeKey(node, byte)) else { return nil }
         return Int32(truncatingIfNeeded: child)
     }

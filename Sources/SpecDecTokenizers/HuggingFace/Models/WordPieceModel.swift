@@ -64,37 +64,3 @@ struct WordPieceModel: TokenizerModel {
         }
     }
 }
-
-/// WordLevel (`"type": "WordLevel"`): each pre-tokenized word is one vocabulary entry or
-/// the unknown token.
-struct WordLevelModel: TokenizerModel {
-    let idToToken: [String?]
-    private let tokenIds: [String: Int32]
-    private let vocab: ByteStringMap
-    private let unknownId: Int32?
-
-    init(vocab entries: [(String, Int32)], unknownToken: String) throws(TokenizerError) {
-        var tokenIds: [String: Int32] = [:]
-        var vocab = ByteStringMap(capacity: entries.count)
-        var maxId: Int32 = -1
-        for (token, id) in entries {
-            guard id >= 0 else { throw TokenizerError.format("WordLevel vocabulary id \(id) is negative") }
-            tokenIds[token] = id
-            vocab.set(Array(token.utf8), id)
-            maxId = max(maxId, id)
-        }
-        var idToToken = [String?](repeating: nil, count: Int(maxId) + 1)
-        for (token, id) in entries { idToToken[Int(id)] = token }
-        self.idToToken = idToToken
-        self.tokenIds = tokenIds
-        self.vocab = vocab
-        self.unknownId = tokenIds[unknownToken]
-    }
-
-    func tokenToId(_ token: String) -> Int32? { tokenIds[token] }
-
-    func tokenize(_ word: UnsafeBufferPointer<UInt8>, into ids: inout [Int32], scratch: EncodeScratch) {
-        if word.isEmpty { return }
-        if let id = vocab.get(word) { ids.append(id) } else if let unknownId { ids.append(unknownId) }
-    }
-}

@@ -1,0 +1,123 @@
+import ArgumentParser
+import SpecDecCore
+import SpecDecJSON
+
+/// The encoder-decoder side of `specdec generate` and `specdec score`: --source-ids, beam search.
+/// A directory whose family cannot be detected takes the decoder-only path, whose loader
+/// reports the problem as before.
+func modelFamily(_ directory: String) -> ModelFamily { (try? ModelFamily.detect(directory: directory)) ?? .decoderOnly }
+
+extension GenerateCommand {
+    func validateSeq2SeqOptions() throws {
+        guard beams >= 1 else { throw ValidationError("--beams must be >= 1") }
+        guard numReturn >= 1, numReturn <= beams else { throw ValidationError("--num-return must be in 1...--beams") }
+        guard ["false", "true", "never"].contains(earlyStopping) else { throw ValidationError("--early-stopping must be false, true or never") }
+    }
+
+    /// Runs an encoder-decoder model when the directory holds one (or --source-ids asks for it);
+    /// false when the decoder-only path should run.
+    func runsSeq2Seq() throws -> Bool {
+        let family = modelFamily(modelOptions.model)
+        guard family == .encoderDecoder || sourceIds != nil else {
+            if beams > 1 { throw SpecDecError.unsupported("--beams is supported for encoder-decoder models only") }
+            return false
+        }
+        guard family == .encoderDecoder else {
+            throw SpecDecError.invalidArgument("--source-ids is for encoder-decoder models; \(modelOptions.model) holds a decoder-only model: use --prompt-ids")
+        }
+        guard let sourceIds else {
+            throw SpecDecError.invalidArgument("\(modelOptions.model) holds an encoder-decoder model: give the source with --source-ids")
+        }
+        guard drafter == "none" else {
+            throw SpecDecError.unsupported("--drafter with encoder-decoder models is not available in the CLI yet")
+        }
+        try executeSeq2Seq(source: try parseIds(sourceIds, flag: "--source-ids"))
+        return true
+    }
+
+    /// Greedy decoding, sampling or beam search; prints the same JSON keys as the decoder-only
+    /// path, plus "hypotheses" (tokens, score, ended_with_eos) for beam search.
+    private func executeSeq2Seq(source: [Int32]) throws {
+        let model = try EncoderDecoderLoader.load(directory: modelOptions.model)
+        let session = try Seq2SeqSession(model: model, sourceCapacity: min(source.count, model.config.maxSourcePositions),
+                                         capacity: modelOptions.kvCapacity, threads: modelOptions.threads)
+        let stops = try stopIds.map { try parseIds($0, flag: "--stop-ids") } ?? []
+        var tokens: [Int32]
+        var hypotheses: [BeamHypothesis] = []
+        if beams > 1 {
+            var options = BeamSearchOptions()
+            options.beamCount = beams
+            options.maxNewTokens = min(maxNewTokens, min(session.capacity, model.config.contextLength) - 1)
+            options.lengthPenalty = lengthPenalty
+            options.returnCount = numReturn
+            options.earlyStopping = earlyStopping == "true" ? .whenBeamsFinished : earlyStopping == "never" ? .never : .heuristic
+            options.endTokens = (ignoreEos ? [] : model.config.eosTokenIds.map { Int32($0) }) + stops
+            hypotheses = try session.beamSearch(source: source, options: options)
+            tokens = hypotheses.first?.tokens ?? []
+        } else {
+            var options = GenerationOptions()
+            options.maxNewTokens = maxNewTokens
+            options.sampling.temperature = temperature
+            options.sampling.topK = topK
+            options.sampling.topP = topP
+            options.sampling.minP = minP
+            options.sampling.repetitionPenalty = repetitionPenalty
+            options.sampling.seed = seed
+            options.stopTokens = stops
+            options.stopAtEndOfSequence = !ignoreEos
+            tokens = try session.generate(source: source, options: options)
+        }
+        let stats = session.stats
+        if json {
+            let statsObject = JSONObject([
+                ("prompt_tokens", .integer(Int64(stats.promptTokens))),
+                ("generated_tokens", .integer(Int64(stats.generatedTokens))),
+                ("stop_reason", .string(stopReasonName(stats.stopReason))),
+                ("prefill_seconds", .double(stats.prefillSeconds)),
+                ("decode_seconds", .double(stats.decodeSeconds)),
+                ("prefill_tokens_per_second", .double(stats.prefillTokensPerSecond)),
+                ("decode_tokens_per_second", .double(stats.decodeTokensPerSecond)),
+                ("threads", .integer(Int64(session.pool.threadCount))),
+                ("arena_backend", .string(session.arena.backend.name)),
+                ("beams", .integer(Int64(beams))),
+            ])
+            var pairs: [(String, JSONValue)] = [("tokens", idsJSON(tokens)), ("text", .null), ("stats", .object(statsObject))]
+            if beams > 1 {
+                pairs.append(("hypotheses", .array(hypotheses.map { h in
+                    .object(JSONObject([("tokens", idsJSON(h.tokens)), ("score", .double(h.score)), ("ended_with_eos", .bool(h.endedWithEndToken))]))
+                })))
+            }
+            print(JSONValue.object(JSONObject(pairs)).serialized)
+        } else {
+            print(tokens.map(String.init).joined(separator: ","))
+            if hypotheses.count > 1 {
+                for (i, h) in hypotheses.enumerated() {
+                    print("hypothesis \(i): score \(h.score)\(h.endedWithEndToken ? ", eos" : ""): \(h.tokens.map(String.init).joined(separator: ","))")
+                }
+            }
+            print("\(stats.generatedTokens) tokens, decode \(format(stats.decodeTokensPerSecond)) tokens/s, prefill \(format(stats.prefillTokensPerSecond)) tokens/s, stop: \(stopReasonName(stats.stopReason))")
+        }
+    }
+}
+
+extension ScoreCommand {
+    /// Teacher-forced log-probabilities of --target-ids given --source-ids; nil for --prompt-ids.
+    func seq2seqLogProbabilities() throws -> [Double]? {
+        let family = modelFamily(modelOptions.model)
+        guard let sourceIds, let targetIds else {
+            if family == .encoderDecoder {
+                throw SpecDecError.invalidArgument("\(modelOptions.model) holds an encoder-decoder model: score with --source-ids and --target-ids")
+            }
+            return nil
+        }
+        guard family == .encoderDecoder else {
+            throw SpecDecError.invalidArgument("--source-ids/--target-ids are for encoder-decoder models; \(modelOptions.model) holds a decoder-only model: use --prompt-ids")
+        }
+        let source = try parseIds(sourceIds, flag: "--source-ids"), target = try parseIds(targetIds, flag: "--target-ids")
+        let model = try EncoderDecoderLoader.load(directory: modelOptions.model)
+        let capacity = modelOptions.kvCapacity == 0 ? min(target.count, model.config.contextLength) : modelOptions.kvCapacity
+        let session = try Seq2SeqSession(model: model, sourceCapacity: min(source.count, model.config.maxSourcePositions),
+                                         capacity: capacity, threads: modelOptions.threads)
+        return try session.teacherForcedLogProbabilities(source: source, target: target)
+    }
+}
