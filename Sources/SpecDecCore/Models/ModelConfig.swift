@@ -126,6 +126,8 @@ public struct ModelConfig: Sendable {
             if bool("scale_attn_by_inverse_layer_idx", false) || bool("reorder_and_upcast_attn", false) {
                 throw .unsupported("\(path): scale_attn_by_inverse_layer_idx / reorder_and_upcast_attn are not supported")
             }
+        case "marian", "bart":
+            throw .unsupported("\(path): \"\(type)\" is an encoder-decoder model; load it with EncoderDecoderLoader.load and run it in a Seq2SeqSession")
         default:
             throw .unsupported("\(path): unknown architecture \"\(type)\"; supported: llama, mistral, qwen2, gpt2")
         }

@@ -1,0 +1,140 @@
+/// The keys and values every decoder layer's cross-attention reads: the encoder output
+/// projected once per source by each layer's encoder_attn.k_proj / v_proj.
+struct CrossAttentionMemory {
+    let encoderOutput: UnsafeMutablePointer<Float> // [capacity][d] the encoder's last hidden states
+    let keys: UnsafeMutablePointer<Float>      // [decoder layers][capacity][d]
+    let values: UnsafeMutablePointer<Float>
+    let capacity: Int                          // source slots per layer
+    let width: Int                             // d
+    var length = 0                             // source tokens held
+
+    func keys(layer: Int) -> UnsafeMutablePointer<Float> { keys + layer * capacity * width }
+    func values(layer: Int) -> UnsafeMutablePointer<Float> { values + layer * capacity * width }
+}
+
+/// A post-norm Transformer encoder-decoder: MarianMTModel (and fairseq transformers converted
+/// to its layout) and BartForConditionalGeneration. Immutable after loading and shared by
+/// sessions; every buffer a pass writes belongs to the session.
+///
+/// Encoder layer:  x = LN(x + SelfAttn(x));  x = LN(x + fc2(act(fc1(x))))
+/// Decoder layer:  y = LN(y + CausalSelfAttn(y));  y = LN(y + CrossAttn(y, enc));  y = LN(y + FFN(y))
+/// Logits:         y · W_outᵀ + final_logits_bias
+public final class EncoderDecoderModel: @unchecked Sendable {
+    public let config: EncoderDecoderConfig
+    let weights: WeightStore
+    let encoderEmbedding: EmbeddingStage
+    let decoderEmbedding: EmbeddingStage
+    let encoderLayers: [EncoderLayerWeights]
+    let decoderLayers: [DecoderLayerWeights]
+    let output: Matrix                         // [vocab, d]: lm_head, or the decoder embedding when tied
+    let finalLogitsBias: UnsafePointer<Float>? // [vocab] (absent = zeros)
+    private let ownedTables: [UnsafeMutableBufferPointer<Float>]
+    public var parameterCount: Int { weights.parameterCount }
+
+    init(config: EncoderDecoderConfig, weights: WeightStore, encoderEmbedding: EmbeddingStage, decoderEmbedding: EmbeddingStage,
+         encoderLayers: [EncoderLayerWeights], decoderLayers: [DecoderLayerWeights], output: Matrix,
+         finalLogitsBias: UnsafePointer<Float>?, ownedTables: [UnsafeMutableBufferPointer<Float>]) {
+        self.config = config
+        self.weights = weights
+        self.encoderEmbedding = encoderEmbedding
+        self.decoderEmbedding = decoderEmbedding
+        self.encoderLayers = encoderLayers
+        self.decoderLayers = decoderLayers
+        self.output = output
+        self.finalLogitsBias = finalLogitsBias
+        self.ownedTables = ownedTables
+    }
+
+    deinit { for table in ownedTables { table.deallocate() } }
+
+    /// x[t] = LN(x[t] + s[t]) for t < n.
+    @inline(__always)
+    private func addAndNormalize(_ s: Seq2SeqScratch, _ norm: LayerNormWeights, count n: Int) {
+        let d = config.hiddenSize
+        for t in 0..<n {
+            let x = s.x + t * d
+            VectorOps.add(x, s.sublayer + t * d, count: d)
+            VectorOps.layerNorm(x, weight: norm.weight, bias: norm.bias, epsilon: config.normEpsilon, count: d, out: x)
+        }
+    }
+
+    /// x = LN(x + fc2(act(fc1(x)))) for n rows.
+    private func feedForward(_ w: FeedForwardWeights, _ norm: LayerNormWeights, width f: Int, count n: Int,
+                             scratch s: Seq2SeqScratch, pool: ThreadPool) {
+        let d = config.hiddenSize
+        pool.project(x: s.x, xStride: d, tokens: n, Projection(w.w1, bias: w.b1, output: s.hidden, outputStride: f))
+        for t in 0..<n { config.activation.apply(s.hidden + t * f, count: f) }
+        pool.project(x: s.hidden, xStride: f, tokens: n, Projection(w.w2, bias: w.b2, output: s.sublayer, outputStride: d))
+        addAndNormalize(s, norm, count: n)
+    }
+
+    /// Runs the encoder over `source` (count <= scratch rows, <= maxSourcePositions) and writes
+    /// its output and every decoder layer's cross-attention keys and values into `memory`.
+    func encode(source: UnsafePointer<Int32>, count n: Int, scratch s: Seq2SeqScratch, pool: ThreadPool,
+                memory: inout CrossAttentionMemory) {
+        let c = config
+        let d = c.hiddenSize
+        encoderEmbedding.embed(source, positions: nil, count: n, epsilon: c.normEpsilon, out: s.x)
+        for l in 0..<encoderLayers.count {
+            let layer = encoderLayers[l]
+            let a = layer.selfAttention
+            pool.project(x: s.x, xStride: d, tokens: n,
+                         Projection(a.wq, bias: a.bq, output: s.query, outputStride: d),
+                         Projection(a.wk, bias: a.bk, output: s.key, outputStride: d),
+                         Projection(a.wv, bias: a.bv, output: s.value, outputStride: d))
+            pool.attendEverySlot(query: s.query, keys: s.key, values: s.value, kvStride: d, slots: n, count: n,
+                                 headCount: c.encoderHeadCount, scratch: s, output: s.attention)
+            pool.project(x: s.attention, xStride: d, tokens: n, Projection(a.wo, bias: a.bo, output: s.sublayer, outputStride: d))
+            addAndNormalize(s, layer.selfAttentionNorm, count: n)
+            feedForward(layer.feedForward, layer.finalNorm, width: c.encoderFeedForwardSize, count: n, scratch: s, pool: pool)
+        }
+        memory.encoderOutput.update(from: s.x, count: n * d)
+        for l in 0..<decoderLayers.count {
+            let a = decoderLayers[l].crossAttention
+            pool.project(x: s.x, xStride: d, tokens: n,
+                         Projection(a.wk, bias: a.bk, output: memory.keys(layer: l), outputStride: d),
+                         Projection(a.wv, bias: a.bv, output: memory.values(layer: l), outputStride: d))
+        }
+        memory.length = n
+    }
+
+    /// Runs `count` decoder tokens. Their self-attention keys and values are written to `cache`
+    /// slots cache.length ..< cache.length + count and committed.
+    /// - logits: `count` rows (`.all`) or the last row (`.last`) of vocabSize floats, or nil.
+    func decode(tokens: UnsafePointer<Int32>, positions: UnsafePointer<Int32>, count n: Int,
+                cache: inout KVCache, memory: CrossAttentionMemory, selfAttention mode: DecoderSelfAttention,
+                scratch s: Seq2SeqScratch, pool: ThreadPool, logits: UnsafeMutablePointer<Float>?, rows: LogitRows) {
+        let c = config
+        let d = c.hiddenSize
+        decoderEmbedding.embed(tokens, positions: positions, count: n, epsilon: c.normEpsilon, out: s.x)
+        cache.stage(tokens: tokens, positions: positions, count: n)
+        for l in 0..<decoderLayers.count {
+            let layer = decoderLayers[l]
+            let a = layer.selfAttention
+            let keySlots = cache.keys(layer: l) + cache.length * cache.width
+            let valueSlots = cache.values(layer: l) + cache.length * cache.width
+            pool.project(x: s.x, xStride: d, tokens: n,
+                         Projection(a.wq, bias: a.bq, output: s.query, outputStride: d),
+                         Projection(a.wk, bias: a.bk, output: keySlots, outputStride: cache.width),
+                         Projection(a.wv, bias: a.bv, output: valueSlots, outputStride: cache.width))
+            pool.attendDecoder(query: s.query, cache: cache, layer: l, count: n, headCount: c.decoderHeadCount,
+                               mode: mode, scratch: s, output: s.attention)
+            pool.project(x: s.attention, xStride: d, tokens: n, Projection(a.wo, bias: a.bo, output: s.sublayer, outputStride: d))
+            addAndNormalize(s, layer.selfAttentionNorm, count: n)
+
+            let cross = layer.crossAttention
+            pool.project(x: s.x, xStride: d, tokens: n, Projection(cross.wq, bias: cross.bq, output: s.query, outputStride: d))
+            pool.attendEverySlot(query: s.query, keys: memory.keys(layer: l), values: memory.values(layer: l), kvStride: d,
+                                 slots: memory.length, count: n, headCount: c.decoderHeadCount, scratch: s, output: s.attention)
+            pool.project(x: s.attention, xStride: d, tokens: n, Projection(cross.wo, bias: cross.bo, output: s.sublayer, outputStride: d))
+            addAndNormalize(s, layer.crossAttentionNorm, count: n)
+
+            feedForward(layer.feedForward, layer.finalNorm, width: c.decoderFeedForwardSize, count: n, scratch: s, pool: pool)
+        }
+        cache.commitAppend(n)
+        guard let logits else { return }
+        let first = rows == .all ? 0 : n - 1
+        pool.project(x: s.x + first * d, xStride: d, tokens: n - first,
+                     Projection(output, bias: finalLogitsBias, output: logits, outputStride: c.vocabSize))
+    }
+}

@@ -1,0 +1,131 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// Which earlier positions a decoder token's self-attention sees.
+enum DecoderSelfAttention {
+    /// One sequence: every cached slot, plus the batch tokens j <= i (or batchMask[i·n + j] != 0).
+    case sequence(batchMask: UnsafePointer<UInt8>?)
+    /// Beam search: token t sees the cache slots history[t·stride ..< t·stride + lengths[t]] and
+    /// its own new slot (cache.length + t). Beams share the slots of their common prefix.
+    case gathered(history: UnsafePointer<Int32>, stride: Int, lengths: UnsafePointer<Int32>)
+}
+
+/// Attention over every (query token, head) pair of one layer, split over the pool.
+private struct Seq2SeqAttentionJob {
+    enum Kind { case all, sequence, gathered }
+    var kind: Kind
+    var query: UnsafePointer<Float>      // [count][width]
+    var keys: UnsafePointer<Float>       // slot s, head h at keys + s·kvStride + h·headDim
+    var values: UnsafePointer<Float>
+    var kvStride: Int
+    var headCount: Int
+    var headDim: Int
+    var width: Int
+    var count: Int
+    var slots: Int                       // .all: visible slots; .sequence: cached slots before the batch
+    var batchMask: UnsafePointer<UInt8>?
+    var history: UnsafePointer<Int32>?
+    var historyStride: Int
+    var historyLengths: UnsafePointer<Int32>?
+    var scores: UnsafeMutablePointer<Float>
+    var scoresStride: Int
+    var output: UnsafeMutablePointer<Float> // [count][width]
+    var pairsPerChunk: Int
+}
+
+extension ThreadPool {
+    /// Encoder self-attention and cross-attention: each query sees all `slots` keys.
+    func attendEverySlot(query: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, kvStride: Int,
+                   slots: Int, count: Int, headCount: Int, scratch: Seq2SeqScratch, output: UnsafeMutablePointer<Float>) {
+        dispatchAttention(Seq2SeqAttentionJob(
+            kind: .all, query: query, keys: keys, values: values, kvStride: kvStride, headCount: headCount,
+            headDim: scratch.width / headCount, width: scratch.width, count: count, slots: slots, batchMask: nil,
+            history: nil, historyStride: 0, historyLengths: nil, scores: scratch.scores, scoresStride: scratch.scoresStride,
+            output: output, pairsPerChunk: 0), work: count * slots)
+    }
+
+    /// Decoder self-attention over `cache` (whose slots cache.length ..< cache.length + count hold the new tokens).
+    func attendDecoder(query: UnsafePointer<Float>, cache: KVCache, layer: Int, count: Int, headCount: Int,
+                       mode: DecoderSelfAttention, scratch: Seq2SeqScratch, output: UnsafeMutablePointer<Float>) {
+        var job = Seq2SeqAttentionJob(
+            kind: .sequence, query: query, keys: cache.keys(layer: layer), values: cache.values(layer: layer),
+            kvStride: cache.width, headCount: headCount, headDim: scratch.width / headCount, width: scratch.width,
+            count: count, slots: cache.length, batchMask: nil, history: nil, historyStride: 0, historyLengths: nil,
+            scores: scratch.scores, scoresStride: scratch.scoresStride, output: output, pairsPerChunk: 0)
+        var work = count * (cache.length + count)
+        switch mode {
+        case .sequence(let mask):
+            job.batchMask = mask
+        case .gathered(let history, let stride, let lengths):
+            job.kind = .gathered
+            job.history = history
+            job.historyStride = stride
+            job.historyLengths = lengths
+            work = 0
+            for t in 0..<count { work += Int(lengths[t]) + 1 }
+        }
+        dispatchAttention(job, work: work)
+    }
+
+    private func dispatchAttention(_ base: Seq2SeqAttentionJob, work: Int) {
+        var job = base
+        let pairs = job.count * job.headCount
+        let small = work * job.width < ThreadPool.parallelWorkThreshold
+        job.pairsPerChunk = small ? pairs : 1
+        run(chunks: small ? 1 : pairs, context: job) { raw, chunk, thread in
+            let job = raw.assumingMemoryBound(to: Seq2SeqAttentionJob.self).pointee
+            let pairs = job.count * job.headCount
+            let scores = job.scores + thread * job.scoresStride
+            for pair in (chunk * job.pairsPerChunk)..<min(pairs, (chunk + 1) * job.pairsPerChunk) {
+                let t = pair / job.headCount, h = pair % job.headCount
+                let offset = h * job.headDim
+                let q = job.query + t * job.width + offset
+                let out = job.output + t * job.width + offset
+                switch job.kind {
+                case .all:
+                    Attention.attend(query: q, keys: job.keys + offset, values: job.values + offset, stride: job.kvStride,
+                                     headDim: job.headDim,
+                                     visibility: .init(cached: 0..<job.slots, batchStart: job.slots, batchIndex: t, batchCount: 0, batchMask: nil),
+                                     scores: scores, out: out)
+                case .sequence:
+                    Attention.attend(query: q, keys: job.keys + offset, values: job.values + offset, stride: job.kvStride,
+                                     headDim: job.headDim,
+                                     visibility: .init(cached: 0..<job.slots, batchStart: job.slots, batchIndex: t,
+                                                       batchCount: job.count, batchMask: job.batchMask),
+                                     scores: scores, out: out)
+                case .gathered:
+                    GatheredAttention.attend(
+                        query: q, keys: job.keys + offset, values: job.values + offset, stride: job.kvStride, headDim: job.headDim,
+                        slots: job.history! + t * job.historyStride, slotCount: Int(job.historyLengths![t]),
+                        ownSlot: job.slots + t, scores: scores, out: out)
+                }
+            }
+        }
+    }
+}
+
+/// Attention of one head over an explicit list of cache slots plus the token's own slot
+/// (beam search: a hypothesis's ancestors, wherever they sit in the shared cache).
+enum GatheredAttention {
+    static func attend(query q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, stride: Int,
+                       headDim: Int, slots: UnsafePointer<Int32>, slotCount: Int, ownSlot: Int,
+                       scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>) {
+        let scale = 1 / Float(headDim).squareRoot()
+        var maxScore = -Float.infinity
+        for i in 0...slotCount {
+            let slot = i < slotCount ? Int(slots[i]) : ownSlot
+            let s = MatrixMultiply.dot(q, keys + slot * stride, headDim) * scale
+            scores[i] = s
+            maxScore = max(maxScore, s)
+        }
+        var sum: Float = 0
+        for i in 0...slotCount { let e = expf(scores[i] - maxScore); scores[i] = e; sum += e }
+        let inverse = 1 / sum
+        for d in 0..<headDim { out[d] = 0 }
+        for i in 0...slotCount {
+            let slot = i < slotCount ? Int(slots[i]) : ownSlot
+            Attention.accumulate(scores[i] * inverse, values + slot * stride, into: out, headDim)
+        }
+    }
+}

@@ -1,0 +1,40 @@
+/// Activations of one encoder or decoder pass, sized once for a session and carved from its
+/// arena. R = max(source capacity, max batch) rows; d = d_model; F = the larger ffn width.
+struct Seq2SeqScratch {
+    let rows: Int
+    let width: Int                                  // d
+    let x: UnsafeMutablePointer<Float>              // [R][d] residual stream (the encoder output after encode)
+    let sublayer: UnsafeMutablePointer<Float>       // [R][d] what a sublayer adds to the residual
+    let query: UnsafeMutablePointer<Float>          // [R][d]
+    let key: UnsafeMutablePointer<Float>            // [R][d] encoder self-attention keys
+    let value: UnsafeMutablePointer<Float>          // [R][d]
+    let attention: UnsafeMutablePointer<Float>      // [R][d] attention output before out_proj
+    let hidden: UnsafeMutablePointer<Float>         // [R][F]
+    let scores: UnsafeMutablePointer<Float>         // [threads][scoresStride]
+    let scoresStride: Int
+
+    static func sizes(_ c: EncoderDecoderConfig, rows: Int, threads: Int, longestAttention: Int) -> [Int] {
+        let d = c.hiddenSize, f = max(c.encoderFeedForwardSize, c.decoderFeedForwardSize)
+        return [rows * d, rows * d, rows * d, rows * d, rows * d, rows * d, rows * f, threads * (longestAttention + 1)]
+    }
+
+    /// - longestAttention: the most keys one query may see (source capacity, or cache capacity + batch).
+    static func footprint(_ c: EncoderDecoderConfig, rows: Int, threads: Int, longestAttention: Int) -> Int {
+        sizes(c, rows: rows, threads: threads, longestAttention: longestAttention).reduce(0) { $0 + Arena.footprint(Float.self, count: $1) }
+    }
+
+    init(_ c: EncoderDecoderConfig, rows: Int, threads: Int, longestAttention: Int, arena: Arena) throws(SpecDecError) {
+        let s = Seq2SeqScratch.sizes(c, rows: rows, threads: threads, longestAttention: longestAttention)
+        self.rows = rows
+        width = c.hiddenSize
+        x = try arena.allocate(Float.self, count: s[0])
+        sublayer = try arena.allocate(Float.self, count: s[1])
+        query = try arena.allocate(Float.self, count: s[2])
+        key = try arena.allocate(Float.self, count: s[3])
+        value = try arena.allocate(Float.self, count: s[4])
+        attention = try arena.allocate(Float.self, count: s[5])
+        hidden = try arena.allocate(Float.self, count: s[6])
+        scores = try arena.allocate(Float.self, count: s[7])
+        scoresStride = longestAttention + 1
+    }
+}
