@@ -16,27 +16,48 @@ public protocol Verifier: AnyObject {
     func commit(path: [Int], of draft: Draft) throws(SpecDecError)
 }
 
-/// A decoder-only session as the verifier: draft nodes go through one `evaluate` call
-/// with a tree mask, and the accepted path's cache slots are compacted in place.
+/// A model whose decoder cache the speculative loop drives: a decoder-only `Session` or
+/// the decoder side of a `Seq2SeqSession`.
+public protocol DecodingTarget: AnyObject {
+    var length: Int { get }
+    var capacity: Int { get }
+    var maxBatch: Int { get }
+    var vocabSize: Int { get }
+    /// Highest position + 1 the decoder accepts.
+    var positionLimit: Int { get }
+    func prefill(_ tokens: UnsafeBufferPointer<Int32>, logits: UnsafeMutablePointer<Float>) throws(SpecDecError)
+    func evaluate(tokens: UnsafeBufferPointer<Int32>, positions: UnsafeBufferPointer<Int32>?,
+                  logits: UnsafeMutablePointer<Float>?, rows: LogitRows, batchMask: UnsafePointer<UInt8>?) throws(SpecDecError)
+    func commitDraftPath(base: Int, path: [Int])
+}
+
+extension Session: DecodingTarget {
+    public var vocabSize: Int { config.vocabSize }
+    public var positionLimit: Int { config.contextLength }
+}
+
+/// A decoding target as the verifier: draft nodes go through one `evaluate` call with a
+/// tree mask, and the accepted path's cache slots are compacted in place.
 public final class SessionVerifier: Verifier {
-    public let session: Session
+    public let target: any DecodingTarget
     private var base = 0
     private var mask: [UInt8] = []
     private var tokens: [Int32] = []
     private var positions: [Int32] = []
 
-    public init(session: Session) { self.session = session }
+    public init(target: any DecodingTarget) { self.target = target }
+    public convenience init(session: Session) { self.init(target: session) }
 
-    public var vocabSize: Int { session.config.vocabSize }
-    public var maxDraftTokens: Int { max(0, min(session.maxBatch, remainingCapacity) - 1) }
-    public var remainingCapacity: Int { min(session.capacity, session.config.contextLength) - session.length }
+    public var vocabSize: Int { target.vocabSize }
+    public var maxDraftTokens: Int { max(0, min(target.maxBatch, remainingCapacity) - 1) }
+    public var remainingCapacity: Int { min(target.capacity, target.positionLimit) - target.length }
 
     public func prefill(_ tokens: UnsafeBufferPointer<Int32>, logits: UnsafeMutablePointer<Float>) throws(SpecDecError) {
-        try session.prefill(tokens, logits: logits)
+        try target.prefill(tokens, logits: logits)
     }
 
     public func score(pending: Int32, draft: Draft, logits: UnsafeMutablePointer<Float>) throws(SpecDecError) {
-        base = session.length
+        base = target.length
         let n = 1 + draft.count
         tokens.removeAll(keepingCapacity: true)
         positions.removeAll(keepingCapacity: true)
@@ -49,8 +70,8 @@ public final class SessionVerifier: Verifier {
             tokens.append(draft.tokens[i])
             positions.append(Int32(base + depths[i]))
         }
-        var batchMask: UnsafePointer<UInt8>? = nil
-        if !draft.isChain {
+        let isChain = draft.isChain
+        if !isChain {
             mask = [UInt8](repeating: 0, count: n * n)
             mask[0] = 1
             for i in 0..<draft.count {
@@ -61,17 +82,17 @@ public final class SessionVerifier: Verifier {
                 while p >= 0 { mask[row + p + 1] = 1; p = Int(draft.parents[p]) }
             }
         }
+        let target = self.target
         try tokens.withUnsafeBufferPointer { (t) throws(SpecDecError) in
             try positions.withUnsafeBufferPointer { (pos) throws(SpecDecError) in
                 try mask.withUnsafeBufferPointer { (m) throws(SpecDecError) in
-                    if !draft.isChain { batchMask = m.baseAddress }
-                    try session.evaluate(tokens: t, positions: pos, logits: logits, rows: .all, batchMask: batchMask)
+                    try target.evaluate(tokens: t, positions: pos, logits: logits, rows: .all, batchMask: isChain ? nil : m.baseAddress)
                 }
             }
         }
     }
 
     public func commit(path: [Int], of draft: Draft) throws(SpecDecError) {
-        session.commitDraftPath(base: base, path: path)
+        target.commitDraftPath(base: base, path: path)
     }
 }
