@@ -138,6 +138,8 @@ SPECDEC_API void specdec_model_destroy(specdec_model_t *model);
 #define SPECDEC_ARCH_UNKNOWN 0
 #define SPECDEC_ARCH_LLAMA   1  /* Llama, Mistral, Qwen2 */
 #define SPECDEC_ARCH_GPT2    2
+#define SPECDEC_ARCH_MARIAN  3  /* Marian / fairseq transformer (encoder-decoder, ABI 2) */
+#define SPECDEC_ARCH_BART    4  /* BART (encoder-decoder, ABI 2) */
 
 typedef struct specdec_model_info {
     uint32_t struct_size;     /* set by the caller: sizeof(specdec_model_info_t) */
@@ -152,6 +154,11 @@ typedef struct specdec_model_info {
     int32_t eos_token_id;     /* first EOS id, -1 when none */
     int32_t pad_token_id;     /* -1 when none */
     int64_t num_parameters;
+    /* ABI 2 */
+    int32_t is_encoder_decoder;     /* 1 for Marian/BART: generate with specdec_generate_seq2seq */
+    int32_t source_vocab_size;      /* encoder-decoder: ids the source may use; else vocab_size */
+    int32_t decoder_start_token_id; /* encoder-decoder: the token decoding starts from; else -1 */
+    int32_t max_source_length;      /* encoder-decoder: longest source; else 0 */
 } specdec_model_info_t;
 
 /* Fills `*out_info` up to out_info->struct_size bytes (the caller sets it; a size
@@ -413,7 +420,7 @@ SPECDEC_API specdec_status specdec_drafter_create(const struct specdec_drafter_v
                                                   void *instance, specdec_drafter_t **out_drafter);
 
 /* Loads a drafter plugin: dlopen(path, RTLD_NOW | RTLD_LOCAL), calls its exported
- * `specdec_plugin_entry` with this library's ABI version and host API, checks the
+ * `specdec_plugin_entry` with SPECDEC_PLUGIN_ABI_VERSION and the host API, checks the
  * returned vtable's size and version, and creates an instance with vtable->create(config)
  * (config may be NULL). The shared object stays loaded until the drafter is destroyed.
  * Errors: SPECDEC_ERR_IO (cannot load), SPECDEC_ERR_FORMAT (no entry symbol),
@@ -438,6 +445,63 @@ SPECDEC_API specdec_status specdec_generate_with_verifier(const struct specdec_v
                                                          int32_t *out_tokens, int32_t out_cap,
                                                          int32_t *out_n_tokens,
                                                          specdec_stats_t *out_stats);
+
+/* ------------------------------------------------------------------------- */
+/* Encoder-decoder models (ABI 2)                                             */
+/* ------------------------------------------------------------------------- */
+/* A session on a Marian or BART model holds the encoded source, each decoder layer's
+ * cross-attention keys and values (computed once per source) and the decoder's KV cache.
+ * specdec_generate and specdec_generate_speculative refuse such sessions; the calls below
+ * take a source. specdec_session_eval, _truncate, _tokens and _length work on the decoder
+ * side (whose first token is the decoder start token) after specdec_session_set_source. */
+
+/* Encodes `source` (ids below source_vocab_size, at most max_source_length of them;
+ * skipped when it equals the current source) and empties the decoder cache.
+ * Errors: SPECDEC_ERR_INVALID_ARGUMENT (decoder-only model), SPECDEC_ERR_CAPACITY,
+ * SPECDEC_ERR_TOKEN_OUT_OF_RANGE. */
+SPECDEC_API specdec_status specdec_session_set_source(specdec_session_t *session,
+                                                     const int32_t *source, int32_t n_source);
+
+/* Translates `source`: decoding starts from the decoder start token followed by the
+ * forced target `prefix` (may be NULL with n_prefix 0); neither is part of the output.
+ * Greedy or sampling per `params`; speculative when `spec` is not NULL (drafters see the
+ * source: prompt lookup copies from it). Buffers, callbacks, statistics and failures as in
+ * specdec_generate. */
+SPECDEC_API specdec_status specdec_generate_seq2seq(specdec_session_t *session,
+                                                   const int32_t *source, int32_t n_source,
+                                                   const int32_t *prefix, int32_t n_prefix,
+                                                   const specdec_generate_params_t *params,
+                                                   const specdec_speculative_params_t *spec,
+                                                   int32_t *out_tokens, int32_t out_cap,
+                                                   int32_t *out_n_tokens);
+
+#define SPECDEC_EARLY_STOP_HEURISTIC 0  /* transformers' early_stopping=False */
+#define SPECDEC_EARLY_STOP_BEAMS     1  /* early_stopping=True: stop when num_beams hypotheses ended */
+#define SPECDEC_EARLY_STOP_NEVER     2  /* early_stopping="never" */
+
+typedef struct specdec_beam_params {
+    uint32_t struct_size;          /* sizeof(specdec_beam_params_t) */
+    int32_t beam_size;             /* default 4 */
+    int32_t max_new_tokens;        /* default 128 */
+    float length_penalty;          /* default 1: score = sum log p / length^penalty */
+    int32_t early_stopping;        /* SPECDEC_EARLY_STOP_*, default HEURISTIC */
+    int32_t num_return;            /* n-best size, 1..beam_size, default 1 */
+} specdec_beam_params_t;
+
+SPECDEC_API specdec_beam_params_t specdec_beam_default_params(void);
+
+/* Beam search identical to transformers' generate(num_beams=...): writes up to
+ * num_return hypotheses, best first: hypothesis i's ids at out_tokens[i * max_new_tokens]
+ * (out_lengths[i] of them, EOS included when it ended with one), its score (length
+ * penalised log-probability, transformers' sequences_scores) and whether it ended with
+ * EOS. out_tokens holds num_return * max_new_tokens ids; the other arrays num_return.
+ * *out_n_hypotheses receives the count written. */
+SPECDEC_API specdec_status specdec_beam_search(specdec_session_t *session,
+                                              const int32_t *source, int32_t n_source,
+                                              const specdec_beam_params_t *params,
+                                              int32_t *out_tokens, int32_t *out_lengths,
+                                              float *out_scores, int32_t *out_ended_with_eos,
+                                              int32_t *out_n_hypotheses);
 
 /* ------------------------------------------------------------------------- */
 /* Tokenizers and text (ABI 2)                                                */

@@ -108,7 +108,8 @@ typedef struct specdec_tokenizer_vtable {
     void (*destroy)(void *instance);
 } specdec_tokenizer_vtable_t;
 
-/* What the host offers a plugin (plugins do not link libspecdec). */
+/* What the host offers a plugin (plugins do not link libspecdec). The table is static:
+ * a plugin may keep the pointer for as long as it is loaded. */
 typedef struct specdec_host_api {
     uint32_t struct_size;
     uint32_t abi_version;      /* the host's SPECDEC_ABI_VERSION */

@@ -62,6 +62,18 @@ public func specdec_drafter_create(_ vtable: UnsafePointer<specdec_drafter_vtabl
 private let hostStatusString: @convention(c) (specdec_status) -> UnsafePointer<CChar>? = { specdec_status_string($0) }
 private let hostVersion: @convention(c) () -> UInt32 = { specdec_version_number() }
 
+/// The host API table handed to plugins; static, so plugins may keep the pointer.
+nonisolated(unsafe) private let hostAPI: UnsafeMutablePointer<specdec_host_api_t> = {
+    let table = UnsafeMutablePointer<specdec_host_api_t>.allocate(capacity: 1)
+    var host = specdec_host_api_t()
+    host.struct_size = UInt32(MemoryLayout<specdec_host_api_t>.size)
+    host.abi_version = UInt32(SPECDEC_ABI_VERSION)
+    host.status_string = hostStatusString
+    host.version_number = hostVersion
+    table.initialize(to: host)
+    return table
+}()
+
 @_cdecl("specdec_drafter_load_plugin")
 public func specdec_drafter_load_plugin(_ path: UnsafePointer<CChar>?, _ config: UnsafePointer<CChar>?,
                                         _ outDrafter: UnsafeMutablePointer<OpaquePointer?>?) -> specdec_status {
@@ -79,12 +91,7 @@ public func specdec_drafter_load_plugin(_ path: UnsafePointer<CChar>?, _ config:
             throw .format("\(file) does not export \(SPECDEC_PLUGIN_ENTRY_SYMBOL)")
         }
         let entry = unsafeBitCast(symbol, to: specdec_plugin_entry_fn.self)
-        var host = specdec_host_api_t()
-        host.struct_size = UInt32(MemoryLayout<specdec_host_api_t>.size)
-        host.abi_version = UInt32(SPECDEC_ABI_VERSION)
-        host.status_string = hostStatusString
-        host.version_number = hostVersion
-        guard let vtable = entry(UInt32(SPECDEC_PLUGIN_ABI_VERSION), &host) else {
+        guard let vtable = entry(UInt32(SPECDEC_PLUGIN_ABI_VERSION), hostAPI) else {
             throw .unsupported("plugin \(file) cannot serve plugin ABI version \(SPECDEC_PLUGIN_ABI_VERSION)")
         }
         let template = try makeHostDrafter(vtable, instance: nil)

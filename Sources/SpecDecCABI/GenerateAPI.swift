@@ -68,7 +68,7 @@ public func specdec_generate(_ session: OpaquePointer?, _ prompt: UnsafePointer<
         guard nPrompt >= 1 else { throw .invalidArgument("n_prompt must be >= 1 (got \(nPrompt))") }
         let options = try generationOptions(params, outCap: outCap, outNTokens: outNTokens)
         guard let outTokens else { throw .invalidArgument("out_tokens must not be NULL") }
-        let result = handle.session.generate(prompt: UnsafeBufferPointer(start: prompt, count: Int(nPrompt)), options: options,
+        let result = try handle.decoderSession().generate(prompt: UnsafeBufferPointer(start: prompt, count: Int(nPrompt)), options: options,
                                              output: outTokens, onToken: tokenCallback(params))
         outNTokens.pointee = Int32(result.count)
         if let error = result.error { throw error }

@@ -1,18 +1,66 @@
 import SpecDecCore
 import SpecDecTokenizers
 
+/// A loaded model of either family.
+enum LoadedModel {
+    case decoder(any DecoderModel)
+    case encoderDecoder(EncoderDecoderModel)
+}
+
 /// What a `specdec_model_t *` points to.
 final class ModelHandle {
-    let model: any DecoderModel
+    let loaded: LoadedModel
     let typeName: OwnedCString
     let directory: String
     /// Loaded on first use; a model directory need not have a tokenizer.
     private var loadedTokenizer: Result<any Tokenizer, SpecDecError>?
+    private var loadedTargetTokenizer: Result<any Tokenizer, SpecDecError>?
 
-    init(model: any DecoderModel, directory: String) {
-        self.model = model
+    init(_ loaded: LoadedModel, directory: String) {
+        self.loaded = loaded
         self.directory = directory
-        typeName = OwnedCString(model.config.modelType)
+        switch loaded {
+        case .decoder(let m): typeName = OwnedCString(m.config.modelType)
+        case .encoderDecoder(let m): typeName = OwnedCString(m.config.modelType)
+        }
+    }
+
+    var vocabSize: Int {
+        switch loaded { case .decoder(let m): return m.config.vocabSize; case .encoderDecoder(let m): return m.config.vocabSize }
+    }
+    var contextLength: Int {
+        switch loaded { case .decoder(let m): return m.config.contextLength; case .encoderDecoder(let m): return m.config.contextLength }
+    }
+    var bosTokenId: Int? {
+        switch loaded { case .decoder(let m): return m.config.bosTokenId; case .encoderDecoder(let m): return m.config.bosTokenId }
+    }
+    var eosTokenIds: [Int] {
+        switch loaded { case .decoder(let m): return m.config.eosTokenIds; case .encoderDecoder(let m): return m.config.eosTokenIds }
+    }
+    var padTokenId: Int? {
+        switch loaded { case .decoder(let m): return m.config.padTokenId; case .encoderDecoder(let m): return m.config.padTokenId }
+    }
+    var parameterCount: Int {
+        switch loaded { case .decoder(let m): return m.parameterCount; case .encoderDecoder(let m): return m.parameterCount }
+    }
+
+    /// The decoder-only model, or an error naming the call to use instead.
+    func decoderModel(for purpose: String) throws(SpecDecError) -> any DecoderModel {
+        guard case .decoder(let m) = loaded else {
+            throw .invalidArgument("\(directory) is an encoder-decoder model; \(purpose) needs a decoder-only model")
+        }
+        return m
+    }
+
+    /// The tokenizer that decodes the target side (Marian: target.spm; else the only one).
+    func targetTokenizer() throws(SpecDecError) -> any Tokenizer {
+        if let loadedTargetTokenizer { return try loadedTargetTokenizer.get() }
+        let result: Result<any Tokenizer, SpecDecError>
+        do throws(TokenizerError) { result = .success(try TokenizerLoader.loadPair(path: directory).target) } catch {
+            result = .failure(.unsupported("the model directory \(directory) has no usable tokenizer: \(error.message)"))
+        }
+        loadedTargetTokenizer = result
+        return try result.get()
     }
 
     /// The tokenizer in the model's directory. Loading is guarded by the caller's use of
@@ -35,7 +83,12 @@ final class ModelHandle {
 /// What a `specdec_session_t *` points to. It keeps its model alive, so destroying the
 /// model before its sessions cannot leave them dangling.
 final class SessionHandle {
-    let session: Session
+    enum Engine {
+        case decoder(Session)
+        case seq2seq(Seq2SeqSession)
+    }
+
+    let engine: Engine
     let modelHandle: ModelHandle
     let backendName: OwnedCString
     var errorMessage = OwnedCString("")
@@ -45,6 +98,50 @@ final class SessionHandle {
     /// requests, and a draft model keeps its own session and cache.
     private var suffix: SuffixDrafter?
     private var modelDrafters: [ObjectIdentifier: (model: ModelHandle, drafter: ModelDrafter)] = [:]
+
+    init(engine: Engine, modelHandle: ModelHandle) {
+        self.engine = engine
+        self.modelHandle = modelHandle
+        switch engine {
+        case .decoder(let s): backendName = OwnedCString(s.arena.backend.name)
+        case .seq2seq(let s): backendName = OwnedCString(s.arena.backend.name)
+        }
+    }
+
+    /// The decoder-only session, or an error naming the call to use instead.
+    func decoderSession() throws(SpecDecError) -> Session {
+        guard case .decoder(let s) = engine else {
+            throw .invalidArgument("this session holds an encoder-decoder model: use specdec_generate_seq2seq (with a source)")
+        }
+        return s
+    }
+
+    func seq2seqSession() throws(SpecDecError) -> Seq2SeqSession {
+        guard case .seq2seq(let s) = engine else {
+            throw .invalidArgument("this session holds a decoder-only model, which takes no source: use specdec_generate")
+        }
+        return s
+    }
+
+    /// The decoder cache either way (eval, truncate and friends work on both).
+    var target: any DecodingTarget {
+        switch engine { case .decoder(let s): return s; case .seq2seq(let s): return s }
+    }
+    var stats: GenerationStats {
+        switch engine { case .decoder(let s): return s.stats; case .seq2seq(let s): return s.stats }
+    }
+    var cacheTokens: UnsafeBufferPointer<Int32> {
+        switch engine {
+        case .decoder(let s): return UnsafeBufferPointer(start: s.cache.tokens, count: s.length)
+        case .seq2seq(let s): return UnsafeBufferPointer(start: s.cache.tokens, count: s.length)
+        }
+    }
+    func reset() {
+        switch engine { case .decoder(let s): s.reset(); case .seq2seq(let s): s.reset() }
+    }
+    func truncate(to length: Int) throws(SpecDecError) {
+        switch engine { case .decoder(let s): try s.truncate(to: length); case .seq2seq(let s): try s.truncate(to: length) }
+    }
 
     var suffixDrafter: SuffixDrafter {
         if let suffix { return suffix }
@@ -56,16 +153,11 @@ final class SessionHandle {
     func modelDrafter(for draft: ModelHandle) throws(SpecDecError) -> ModelDrafter {
         // The cached entry keeps its model handle alive, so the identifier cannot be reused.
         if let existing = modelDrafters[ObjectIdentifier(draft)] { return existing.drafter }
-        let made = try ModelDrafter(model: draft.model, target: session.config, capacity: session.capacity,
-                                    threads: session.pool.threadCount, backend: session.arena.backend)
+        let session = try decoderSession()
+        let made = try ModelDrafter(model: try draft.decoderModel(for: "a draft model"), target: session.config,
+                                    capacity: session.capacity, threads: session.pool.threadCount, backend: session.arena.backend)
         modelDrafters[ObjectIdentifier(draft)] = (draft, made)
         return made
-    }
-
-    init(session: Session, modelHandle: ModelHandle) {
-        self.session = session
-        self.modelHandle = modelHandle
-        backendName = OwnedCString(session.arena.backend.name)
     }
 
     static func from(_ pointer: OpaquePointer) -> SessionHandle {

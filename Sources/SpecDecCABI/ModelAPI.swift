@@ -19,8 +19,12 @@ public func specdec_model_load(_ dir: UnsafePointer<CChar>?, _ params: UnsafePoi
         }
         let p = try readParams(params, defaults: specdec_model_default_params(), name: "specdec_model_params_t")
         let directory = String(cString: dir)
-        let model = try ModelLoader.load(directory: directory, useMmap: p.use_mmap != 0)
-        outModel.pointee = OpaquePointer(Unmanaged.passRetained(ModelHandle(model: model, directory: directory)).toOpaque())
+        let loaded: LoadedModel
+        switch try ModelFamily.detect(directory: directory) {
+        case .decoderOnly: loaded = .decoder(try ModelLoader.load(directory: directory, useMmap: p.use_mmap != 0))
+        case .encoderDecoder: loaded = .encoderDecoder(try EncoderDecoderLoader.load(directory: directory, useMmap: p.use_mmap != 0))
+        }
+        outModel.pointee = OpaquePointer(Unmanaged.passRetained(ModelHandle(loaded, directory: directory)).toOpaque())
     }
 }
 
@@ -36,42 +40,60 @@ public func specdec_model_get_info(_ model: OpaquePointer?, _ outInfo: UnsafeMut
         guard let model else { throw .invalidArgument("model must not be NULL") }
         guard let outInfo else { throw .invalidArgument("out_info must not be NULL") }
         let handle = ModelHandle.from(model)
-        let c = handle.model.config
         var info = specdec_model_info_t()
         info.struct_size = UInt32(MemoryLayout<specdec_model_info_t>.size)
-        info.architecture = c.architecture.rawValue
-        info.vocab_size = Int32(c.vocabSize)
-        info.context_length = Int32(c.contextLength)
-        info.hidden_size = Int32(c.hiddenSize)
-        info.num_layers = Int32(c.layerCount)
-        info.num_heads = Int32(c.headCount)
-        info.num_kv_heads = Int32(c.kvHeadCount)
-        info.bos_token_id = Int32(c.bosTokenId ?? -1)
-        info.eos_token_id = Int32(c.eosTokenIds.first ?? -1)
-        info.pad_token_id = Int32(c.padTokenId ?? -1)
-        info.num_parameters = Int64(handle.model.parameterCount)
+        info.vocab_size = Int32(handle.vocabSize)
+        info.context_length = Int32(handle.contextLength)
+        info.bos_token_id = Int32(handle.bosTokenId ?? -1)
+        info.eos_token_id = Int32(handle.eosTokenIds.first ?? -1)
+        info.pad_token_id = Int32(handle.padTokenId ?? -1)
+        info.num_parameters = Int64(handle.parameterCount)
+        switch handle.loaded {
+        case .decoder(let m):
+            let c = m.config
+            info.architecture = c.architecture.rawValue
+            info.hidden_size = Int32(c.hiddenSize)
+            info.num_layers = Int32(c.layerCount)
+            info.num_heads = Int32(c.headCount)
+            info.num_kv_heads = Int32(c.kvHeadCount)
+            info.is_encoder_decoder = 0
+            info.source_vocab_size = Int32(c.vocabSize)
+            info.decoder_start_token_id = -1
+            info.max_source_length = 0
+        case .encoderDecoder(let m):
+            let c = m.config
+            info.architecture = c.architecture == .marian ? SPECDEC_ARCH_MARIAN : SPECDEC_ARCH_BART
+            info.hidden_size = Int32(c.hiddenSize)
+            info.num_layers = Int32(c.decoderLayerCount)
+            info.num_heads = Int32(c.decoderHeadCount)
+            info.num_kv_heads = Int32(c.decoderHeadCount)
+            info.is_encoder_decoder = 1
+            info.source_vocab_size = Int32(c.sourceVocabSize)
+            info.decoder_start_token_id = Int32(c.decoderStartTokenId)
+            info.max_source_length = Int32(c.maxSourcePositions)
+        }
         try writeOut(info, to: outInfo, name: "specdec_model_info_t")
     }
 }
 
 @_cdecl("specdec_model_vocab_size")
 public func specdec_model_vocab_size(_ model: OpaquePointer?) -> Int32 {
-    model.map { Int32(ModelHandle.from($0).model.config.vocabSize) } ?? -1
+    model.map { Int32(ModelHandle.from($0).vocabSize) } ?? -1
 }
 
 @_cdecl("specdec_model_context_length")
 public func specdec_model_context_length(_ model: OpaquePointer?) -> Int32 {
-    model.map { Int32(ModelHandle.from($0).model.config.contextLength) } ?? -1
+    model.map { Int32(ModelHandle.from($0).contextLength) } ?? -1
 }
 
 @_cdecl("specdec_model_bos_token")
 public func specdec_model_bos_token(_ model: OpaquePointer?) -> Int32 {
-    model.map { Int32(ModelHandle.from($0).model.config.bosTokenId ?? -1) } ?? -1
+    model.map { Int32(ModelHandle.from($0).bosTokenId ?? -1) } ?? -1
 }
 
 @_cdecl("specdec_model_eos_token")
 public func specdec_model_eos_token(_ model: OpaquePointer?) -> Int32 {
-    model.map { Int32(ModelHandle.from($0).model.config.eosTokenIds.first ?? -1) } ?? -1
+    model.map { Int32(ModelHandle.from($0).eosTokenIds.first ?? -1) } ?? -1
 }
 
 @_cdecl("specdec_model_eos_tokens")
@@ -79,7 +101,7 @@ public func specdec_model_eos_tokens(_ model: OpaquePointer?, _ buf: UnsafeMutab
                                      _ outLen: UnsafeMutablePointer<Int32>?) -> specdec_status {
     guarded { () throws(SpecDecError) in
         guard let model else { throw .invalidArgument("model must not be NULL") }
-        let ids = ModelHandle.from(model).model.config.eosTokenIds.map { Int32($0) }
+        let ids = ModelHandle.from(model).eosTokenIds.map { Int32($0) }
         try ids.withUnsafeBufferPointer { (ids) throws(SpecDecError) in try copyOut(ids, to: buf, capacity: cap, length: outLen) }
     }
 }

@@ -19,9 +19,16 @@ public func specdec_session_create(_ model: OpaquePointer?, _ params: UnsafePoin
             throw .invalidArgument("arena_backend \(p.arena_backend) is not one of SPECDEC_ARENA_AUTO, _JEMALLOC, _MMAP")
         }
         let modelHandle = ModelHandle.from(model)
-        let session = try Session(model: modelHandle.model, capacity: Int(p.kv_capacity), threads: Int(p.n_threads),
-                                  backend: backend, maxBatch: Int(p.max_batch))
-        let handle = SessionHandle(session: session, modelHandle: modelHandle)
+        let engine: SessionHandle.Engine
+        switch modelHandle.loaded {
+        case .decoder(let m):
+            engine = .decoder(try Session(model: m, capacity: Int(p.kv_capacity), threads: Int(p.n_threads),
+                                          backend: backend, maxBatch: Int(p.max_batch)))
+        case .encoderDecoder(let m):
+            engine = .seq2seq(try Seq2SeqSession(model: m, capacity: Int(p.kv_capacity), threads: Int(p.n_threads),
+                                                 backend: backend, maxBatch: Int(p.max_batch)))
+        }
+        let handle = SessionHandle(engine: engine, modelHandle: modelHandle)
         outSession.pointee = OpaquePointer(Unmanaged.passRetained(handle).toOpaque())
     }
 }
@@ -41,17 +48,17 @@ func withSession(_ pointer: OpaquePointer?, _ body: (SessionHandle) throws(SpecD
 
 @_cdecl("specdec_session_reset")
 public func specdec_session_reset(_ session: OpaquePointer?) -> specdec_status {
-    withSession(session) { $0.session.reset() }
+    withSession(session) { $0.reset() }
 }
 
 @_cdecl("specdec_session_length")
 public func specdec_session_length(_ session: OpaquePointer?) -> Int32 {
-    session.map { Int32(SessionHandle.from($0).session.length) } ?? -1
+    session.map { Int32(SessionHandle.from($0).target.length) } ?? -1
 }
 
 @_cdecl("specdec_session_capacity")
 public func specdec_session_capacity(_ session: OpaquePointer?) -> Int32 {
-    session.map { Int32(SessionHandle.from($0).session.capacity) } ?? -1
+    session.map { Int32(SessionHandle.from($0).target.capacity) } ?? -1
 }
 
 private let noBackend: StaticString = ""
@@ -72,33 +79,35 @@ public func specdec_session_error_message(_ session: OpaquePointer?) -> UnsafePo
 public func specdec_session_tokens(_ session: OpaquePointer?, _ buf: UnsafeMutablePointer<Int32>?, _ cap: Int32,
                                    _ outLen: UnsafeMutablePointer<Int32>?) -> specdec_status {
     withSession(session) { (handle) throws(SpecDecError) in
-        let s = handle.session
-        try copyOut(UnsafeBufferPointer(start: s.cache.tokens, count: s.length), to: buf, capacity: cap, length: outLen)
+        try copyOut(handle.cacheTokens, to: buf, capacity: cap, length: outLen)
     }
 }
 
 @_cdecl("specdec_session_truncate")
 public func specdec_session_truncate(_ session: OpaquePointer?, _ length: Int32) -> specdec_status {
-    withSession(session) { (handle) throws(SpecDecError) in try handle.session.truncate(to: Int(length)) }
+    withSession(session) { (handle) throws(SpecDecError) in try handle.truncate(to: Int(length)) }
 }
 
 @_cdecl("specdec_session_eval")
 public func specdec_session_eval(_ session: OpaquePointer?, _ tokens: UnsafePointer<Int32>?, _ positions: UnsafePointer<Int32>?,
                                  _ nTokens: Int32, _ logits: UnsafeMutablePointer<Float>?, _ logitsCap: Int) -> specdec_status {
     withSession(session) { (handle) throws(SpecDecError) in
-        let s = handle.session
+        let s = handle.target
         guard nTokens >= 1 else { throw .invalidArgument("n_tokens must be >= 1 (got \(nTokens))") }
         guard let tokens else { throw .invalidArgument("tokens must not be NULL") }
         let n = Int(nTokens)
         if logits != nil {
-            let needed = n * s.config.vocabSize
+            let needed = n * s.vocabSize
             guard logitsCap >= needed else {
                 throw .init(.bufferTooSmall, "logits buffer holds \(logitsCap) floats, \(needed) needed (n_tokens × vocab_size)")
             }
         }
+        if case .seq2seq(let s2s) = handle.engine, s2s.sourceLength == 0 {
+            throw .invalidArgument("no source is set: call specdec_session_set_source first")
+        }
         try s.evaluate(tokens: UnsafeBufferPointer(start: tokens, count: n),
                        positions: positions.map { UnsafeBufferPointer(start: $0, count: n) },
-                       logits: logits, rows: .all)
+                       logits: logits, rows: .all, batchMask: nil)
     }
 }
 
@@ -106,7 +115,7 @@ public func specdec_session_eval(_ session: OpaquePointer?, _ tokens: UnsafePoin
 public func specdec_session_get_stats(_ session: OpaquePointer?, _ outStats: UnsafeMutablePointer<specdec_stats_t>?) -> specdec_status {
     withSession(session) { (handle) throws(SpecDecError) in
         guard let outStats else { throw .invalidArgument("out_stats must not be NULL") }
-        let out = cStats(handle.session.stats)
+        let out = cStats(handle.stats)
         try writeOut(out, to: outStats, name: "specdec_stats_t")
     }
 }

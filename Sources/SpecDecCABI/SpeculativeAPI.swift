@@ -82,7 +82,7 @@ public func specdec_generate_speculative(_ session: OpaquePointer?, _ prompt: Un
 func runGeneration(_ handle: SessionHandle, prompt: UnsafeBufferPointer<Int32>, options: GenerationOptions,
                    spec: UnsafePointer<specdec_speculative_params_t>?, output: UnsafeMutablePointer<Int32>,
                    onToken: (Int32, Int) -> TokenAction) throws(SpecDecError) -> Session.GenerationResult {
-    let session = handle.session
+    let session = try handle.decoderSession()
     guard spec != nil else { return session.generate(prompt: prompt, options: options, output: output, onToken: onToken) }
     let p = try readParams(spec, defaults: specdec_speculative_default_params(), name: "specdec_speculative_params_t")
     let rule = try acceptanceRule(p)
@@ -109,7 +109,7 @@ public func specdec_session_acceptance_by_depth(_ session: OpaquePointer?, _ rat
                                                 _ outLen: UnsafeMutablePointer<Int32>?) -> specdec_status {
     withSession(session) { (handle) throws(SpecDecError) in
         guard let outLen else { throw .invalidArgument("out_len must not be NULL") }
-        let values = handle.session.stats.acceptanceRateByDepth
+        let values = handle.stats.acceptanceRateByDepth
         outLen.pointee = Int32(values.count)
         guard cap >= 0 else { throw .invalidArgument("cap must be >= 0") }
         guard values.count <= Int(cap) else { throw .init(.bufferTooSmall, "rates holds \(cap) values, \(values.count) needed") }

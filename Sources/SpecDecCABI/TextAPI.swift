@@ -29,15 +29,26 @@ public func specdec_generate_text(_ session: OpaquePointer?, _ prompt: UnsafePoi
         outLen.pointee = 0
         guard let prompt else { throw .invalidArgument("prompt must not be NULL") }
         let t = try readParams(textParams, defaults: specdec_text_default_params(), name: "specdec_text_params_t")
+        // Encoder-decoder models read the prompt as the source; Marian directories have
+        // separate source and target tokenizers.
+        let isSeq2Seq: Bool
+        if case .seq2seq = handle.engine { isSeq2Seq = true } else { isSeq2Seq = false }
         let tokenizer: any Tokenizer
-        if let given = t.tokenizer { tokenizer = TokenizerHandle.from(given).tokenizer } else { tokenizer = try handle.modelHandle.tokenizer() }
+        let outputTokenizer: any Tokenizer
+        if let given = t.tokenizer {
+            tokenizer = TokenizerHandle.from(given).tokenizer
+            outputTokenizer = tokenizer
+        } else {
+            tokenizer = try handle.modelHandle.tokenizer()
+            outputTokenizer = isSeq2Seq ? try handle.modelHandle.targetTokenizer() : tokenizer
+        }
         let ids = try encodeText(tokenizer, prompt, length: strlen(prompt), addSpecial: t.add_special_tokens != 0)
         guard !ids.isEmpty else { throw .invalidArgument("the prompt encodes to no tokens") }
         var ignored: Int32 = 0
         var options = try generationOptions(params, outCap: Int32.max, outNTokens: &ignored)
-        options.maxNewTokens = min(options.maxNewTokens, handle.session.capacity)
+        options.maxNewTokens = min(options.maxNewTokens, handle.target.capacity)
         var output = [Int32](repeating: 0, count: max(1, options.maxNewTokens))
-        var decoder = tokenizer.makeStreamingDecoder(skipSpecialTokens: t.skip_special_tokens != 0)
+        var decoder = outputTokenizer.makeStreamingDecoder(skipSpecialTokens: t.skip_special_tokens != 0)
         var text = ""
         var streamFailure: SpecDecError? = nil
         let userCallback = tokenCallback(params)
@@ -55,7 +66,7 @@ public func specdec_generate_text(_ session: OpaquePointer?, _ prompt: UnsafePoi
         }
         let result = try ids.withUnsafeBufferPointer { (p) throws(SpecDecError) in
             try output.withUnsafeMutableBufferPointer { (o) throws(SpecDecError) in
-                try runGeneration(handle, prompt: p, options: options, spec: spec, output: o.baseAddress!) { token, index in
+                let onToken = { (token: Int32, index: Int) -> TokenAction in
                     let first = userCallback(token, index)
                     if first != .proceed { return first }
                     do throws(TokenizerError) {
@@ -66,6 +77,11 @@ public func specdec_generate_text(_ session: OpaquePointer?, _ prompt: UnsafePoi
                     }
                     return .proceed
                 }
+                if isSeq2Seq {
+                    return try runSeq2Seq(handle, source: p, prefix: UnsafeBufferPointer(start: nil, count: 0), options: options,
+                                          spec: spec, output: o.baseAddress!, onToken: onToken)
+                }
+                return try runGeneration(handle, prompt: p, options: options, spec: spec, output: o.baseAddress!, onToken: onToken)
             }
         }
         if result.error == nil, streamFailure == nil {

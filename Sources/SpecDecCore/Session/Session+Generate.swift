@@ -6,6 +6,11 @@ extension Session {
     public struct GenerationResult {
         public var count: Int
         public var error: SpecDecError?
+
+        public init(count: Int, error: SpecDecError?) {
+            self.count = count
+            self.error = error
+        }
     }
 
     /// Tokens at the start of the cache that equal the prompt at consecutive positions.
