@@ -2,7 +2,10 @@
 # Tests the C host: builds examples/c, compiles include/specdec.h on its own, checks
 # the struct sizes, runs `generate` on the fixture models and compares the ids with
 # reference.json (computed by Hugging Face transformers), checks that the jemalloc
-# arena backend is used, and that bad input fails with a message.
+# arena backend is used, and that bad input fails with a message. Then speculative
+# decoding: builds the drafter plugin of examples/plugins, checks that `speculative`
+# with the plugin and with the built-in drafters reproduces plain greedy output, that
+# the plugin's drafts are accepted, and that broken plugins fail with the right status.
 # Prints "N passed, M failed" and exits non-zero when anything failed.
 #
 #   bash examples/c/test.sh            (from anywhere)
@@ -45,6 +48,11 @@ if command -v g++ >/dev/null 2>&1; then
         fail "specdec.h compiles as C++11" "$out"
     fi
 fi
+if out=$("$CC" -std=c99 -Wall -Wextra -Werror -pedantic -fsyntax-only -I"$ROOT/include" -x c "$ROOT/include/specdec_plugin.h" 2>&1); then
+    pass "specdec_plugin.h compiles alone with -std=c99 -Wall -Wextra -Werror -pedantic"
+else
+    fail "specdec_plugin.h compiles alone" "$out"
+fi
 
 # 2. Build the examples.
 if [ ! -f "$LIBDIR/libspecdec.so" ]; then
@@ -63,10 +71,19 @@ fi
 # 3. Struct sizes as the C compiler lays them out (x86-64 values, also checked by the
 #    Python and Rust bindings).
 expected_sizes="specdec_model_params_t 8 4
-specdec_model_info_t 56 8
+specdec_model_info_t 72 8
 specdec_session_params_t 20 4
 specdec_generate_params_t 72 8
-specdec_stats_t 56 8"
+specdec_stats_t 104 8
+specdec_speculative_params_t 56 8
+specdec_draft_request_t 48 8
+specdec_draft_output_t 32 8
+specdec_drafter_vtable_t 48 8
+specdec_verifier_vtable_t 40 8
+specdec_host_api_t 24 8
+specdec_text_params_t 40 8
+specdec_tokenizer_vtable_t 32 8
+specdec_beam_params_t 24 4"
 if out=$("$BUILD/struct_sizes") && [ "$out" = "$expected_sizes" ]; then
     pass "struct sizes and alignments"
 else
@@ -137,6 +154,112 @@ if [ -f "$dir/reference.json" ]; then
     "$BUILD/generate" "$dir" 1,x,3 4 >/dev/null 2>"$BUILD/usage.err"
     rc=$?
     if [ $rc -eq 2 ]; then pass "malformed id list is a usage error"; else fail "malformed id list (rc $rc)" "$(cat "$BUILD/usage.err")"; fi
+fi
+
+# 6. Speculative decoding: the drafter plugin and the built-in drafters.
+PLUGINS="$BUILD/plugins"
+if out=$(make -s -C "$ROOT/examples/plugins" BUILD="$PLUGINS" CC="$CC" 2>&1) && [ -f "$PLUGINS/lookup_drafter.so" ]; then
+    pass "plugin builds with -std=c99 -Wall -Wextra -Werror -fPIC -shared"
+else
+    fail "plugin builds" "$out"
+fi
+PLUGIN="$PLUGINS/lookup_drafter.so"
+if [ -f "$PLUGIN" ]; then
+    needed=$(readelf -d "$PLUGIN" 2>&1 | grep NEEDED)
+    if ! printf '%s' "$needed" | grep -q specdec && nm -D --defined-only "$PLUGIN" | grep -qw specdec_plugin_entry; then
+        pass "plugin exports specdec_plugin_entry and does not link libspecdec"
+    else
+        fail "plugin exports specdec_plugin_entry and does not link libspecdec" "$needed"
+    fi
+fi
+
+dir="$FIXTURES/llama_f32"
+if [ -f "$dir/reference.json" ] && [ -f "$PLUGIN" ]; then
+    one=$(json_ids "$dir/reference.json" prompt_ids)
+    prompt="$one,$one" # repetitive: prompt lookup finds matches
+    plain=$("$BUILD/generate" "$dir" "$prompt" 40 2>/dev/null)
+    if [ -n "$plain" ] && [ "$("$BUILD/speculative" --plain "$dir" "$prompt" 40 2>/dev/null)" = "$plain" ]; then
+        pass "speculative --plain equals generate"
+    else
+        fail "speculative --plain equals generate" "$plain"
+    fi
+
+    got=$("$BUILD/speculative" --plugin "$PLUGIN" --config "max_ngram=3,verbose=1" --acceptance greedy \
+        "$dir" "$prompt" 40 2>"$BUILD/plugin.err")
+    rc=$?
+    if [ $rc -eq 0 ] && [ "$got" = "$plain" ]; then
+        pass "plugin drafter (CUSTOM, greedy): output equals plain greedy"
+    else
+        fail "plugin drafter (CUSTOM, greedy): output equals plain greedy (rc $rc)" "got  $got
+want $plain
+$(cat "$BUILD/plugin.err")"
+    fi
+    accepted=$(sed -n 's/.*drafted \([0-9]*\), accepted \([0-9]*\),.*/\2/p' "$BUILD/plugin.err")
+    own=$(sed -n 's/^lookup_drafter: .* \([0-9][0-9]*\) accepted.*/\1/p' "$BUILD/plugin.err")
+    if [ "${accepted:-0}" -gt 0 ] && [ "${own:-0}" -eq "$accepted" ]; then
+        pass "plugin drafts are accepted (stats accepted_tokens $accepted, plugin counted $own)"
+    else
+        fail "plugin drafts are accepted" "$(cat "$BUILD/plugin.err")"
+    fi
+    calls=$(sed -n 's/^target calls \([0-9]*\),.*/\1/p' "$BUILD/plugin.err")
+    if [ -n "$calls" ] && [ "$calls" -lt 40 ]; then
+        pass "plugin: $calls target calls for 40 tokens"
+    else
+        fail "plugin: fewer target calls than tokens" "$(cat "$BUILD/plugin.err")"
+    fi
+
+    for drafter in ngram suffix "model --draft-model $FIXTURES/llama_f16" "model --draft-model $dir"; do
+        # shellcheck disable=SC2086 # the drafter options are split on purpose
+        got=$("$BUILD/speculative" --drafter $drafter "$dir" "$prompt" 40 2>"$BUILD/builtin.err")
+        rc=$?
+        label="built-in drafter ${drafter/--draft-model $ROOT\//--draft-model }"
+        label="${label/--draft-model $FIXTURES\//--draft-model }"
+        if [ $rc -eq 0 ] && [ "$got" = "$plain" ] && grep -q '^target calls' "$BUILD/builtin.err"; then
+            pass "$label: output equals plain greedy"
+        else
+            fail "$label: output equals plain greedy (rc $rc)" "got  $got
+want $plain
+$(cat "$BUILD/builtin.err")"
+        fi
+    done
+    # The target drafting for itself accepts everything it drafts.
+    "$BUILD/speculative" --drafter model --draft-model "$dir" "$dir" "$prompt" 40 >/dev/null 2>"$BUILD/self.err"
+    if grep -Eq 'drafted ([1-9][0-9]*), accepted \1,' "$BUILD/self.err"; then
+        pass "model drafter = target: every draft token accepted"
+    else
+        fail "model drafter = target: every draft token accepted" "$(cat "$BUILD/self.err")"
+    fi
+    got=$("$BUILD/speculative" --drafter ngram --acceptance topk --beta 1 "$dir" "$prompt" 40 2>/dev/null)
+    if [ "$got" = "$plain" ]; then pass "topk acceptance with beta 1 equals greedy"; else fail "topk beta 1" "got $got"; fi
+
+    # Broken plugins: a status and a message, never a crash.
+    missing="$BUILD/no-such-plugin.so"
+    "$BUILD/speculative" --plugin "$missing" "$dir" "$prompt" 4 >/dev/null 2>"$BUILD/missing-plugin.err"
+    rc=$?
+    if [ $rc -eq 1 ] && grep -q 'status 2)' "$BUILD/missing-plugin.err" && grep -q "$missing" "$BUILD/missing-plugin.err"; then
+        pass "missing plugin: SPECDEC_ERR_IO with a message naming the path"
+    else
+        fail "missing plugin: SPECDEC_ERR_IO (rc $rc)" "$(cat "$BUILD/missing-plugin.err")"
+    fi
+    printf 'int not_a_drafter(void);\nint not_a_drafter(void) { return 42; }\n' > "$BUILD/no_entry.c"
+    if "$CC" -std=c99 -Wall -Wextra -Werror -fPIC -shared "$BUILD/no_entry.c" -o "$BUILD/no_entry.so" 2>"$BUILD/no_entry.log"; then
+        "$BUILD/speculative" --plugin "$BUILD/no_entry.so" "$dir" "$prompt" 4 >/dev/null 2>"$BUILD/no-entry.err"
+        rc=$?
+        if [ $rc -eq 1 ] && grep -q 'status 3)' "$BUILD/no-entry.err" && grep -q 'specdec_plugin_entry' "$BUILD/no-entry.err"; then
+            pass "shared object without specdec_plugin_entry: SPECDEC_ERR_FORMAT"
+        else
+            fail "shared object without specdec_plugin_entry: SPECDEC_ERR_FORMAT (rc $rc)" "$(cat "$BUILD/no-entry.err")"
+        fi
+    else
+        fail "build a .so without the entry symbol" "$(cat "$BUILD/no_entry.log")"
+    fi
+    "$BUILD/speculative" --plugin "$PLUGIN" --config "no_such_option=1" "$dir" "$prompt" 4 >/dev/null 2>"$BUILD/bad-config.err"
+    rc=$?
+    if [ $rc -eq 1 ] && grep -q 'status 11)' "$BUILD/bad-config.err" && grep -q 'unknown option' "$BUILD/bad-config.err"; then
+        pass "plugin create() refusing its config: SPECDEC_ERR_CALLBACK"
+    else
+        fail "plugin create() refusing its config: SPECDEC_ERR_CALLBACK (rc $rc)" "$(cat "$BUILD/bad-config.err")"
+    fi
 fi
 
 echo "$passed passed, $failed failed"

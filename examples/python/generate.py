@@ -6,19 +6,20 @@
 
 Prints each generated id as soon as the library produces it (through the on_token
 callback), then the statistics and the arena backend on stderr. Ids are used
-verbatim: no tokenizer, no BOS added. Uses the installed `specdec` package, or the
-one in this checkout (Bindings/python) when it is not installed.
+verbatim: no tokenizer, no BOS added. Uses this checkout's bindings (Bindings/python)
+when run from the repository, else the installed `specdec` package.
 """
 
 import argparse
 import sys
 from pathlib import Path
 
-try:
-    import specdec
-except ImportError:  # running from a checkout without `pip install ./Bindings/python`
-    sys.path.insert(0, str(Path(__file__).resolve().parents[2] / "Bindings" / "python"))
-    import specdec
+_CHECKOUT = Path(__file__).resolve().parents[2] / "Bindings" / "python"
+if (_CHECKOUT / "specdec" / "__init__.py").is_file():
+    # Prefer the bindings that match this checkout over an installed (maybe older) copy.
+    sys.path.insert(0, str(_CHECKOUT))
+
+import specdec  # noqa: E402
 
 
 def parse_ids(text: str):

@@ -8,6 +8,11 @@
                                    on_token=lambda tok, i: print(tok, flush=True))
             print(session.stats)
 
+            # Speculative decoding: built-in drafters ("ngram", "suffix", "model" with
+            # draft_model=...), a specdec.Drafter subclass, or a plugin.
+            ids = session.generate([1, 403, 407] * 2, max_new_tokens=32, drafter="ngram")
+            print(session.stats.accepted_tokens, session.stats.acceptance_by_depth)
+
 The shared library is found through SPECDEC_LIBRARY, a copy inside this package,
 the repository's dist/lib (from a checkout), or the dynamic loader; see
 :mod:`specdec._ffi`.
@@ -23,6 +28,7 @@ from ._ffi import (
     LibraryNotFoundError,
     library_path,
 )
+from .drafter import BaseDrafter, Drafter, PluginDrafter, load_drafter_plugin
 from .errors import (
     BufferTooSmallError,
     CallbackError,
@@ -32,6 +38,7 @@ from .errors import (
     FormatError,
     InternalError,
     InvalidArgumentError,
+    InvalidUTF8Error,
     ShapeError,
     SpecDecError,
     SpecDecIOError,
@@ -43,6 +50,7 @@ from .errors import (
 )
 from .model import Model, ModelInfo
 from .session import Session, Stats
+from .verifier import generate_with_verifier
 
 __version__ = SPECDEC_VERSION_STRING
 
@@ -51,6 +59,11 @@ __all__ = [
     "ModelInfo",
     "Session",
     "Stats",
+    "BaseDrafter",
+    "Drafter",
+    "PluginDrafter",
+    "load_drafter_plugin",
+    "generate_with_verifier",
     "SpecDecError",
     "InvalidArgumentError",
     "SpecDecIOError",
@@ -64,6 +77,7 @@ __all__ = [
     "CancelledError",
     "CallbackError",
     "InternalError",
+    "InvalidUTF8Error",
     "ClosedError",
     "LibraryNotFoundError",
     "SPECDEC_ABI_VERSION",

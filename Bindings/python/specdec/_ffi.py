@@ -1,4 +1,4 @@
-"""Low-level ctypes mirror of include/specdec.h.
+"""Low-level ctypes mirror of include/specdec.h and include/specdec_plugin.h.
 
 Everything here follows the header one to one: constants, structs (field order,
 types and therefore size and alignment), and every function with its argtypes and
@@ -24,6 +24,7 @@ from ctypes import (
     CFUNCTYPE,
     POINTER,
     Structure,
+    c_char,
     c_char_p,
     c_double,
     c_float,
@@ -42,11 +43,11 @@ from typing import List, Optional
 # --------------------------------------------------------------------------
 
 SPECDEC_VERSION_MAJOR = 0
-SPECDEC_VERSION_MINOR = 1
+SPECDEC_VERSION_MINOR = 2
 SPECDEC_VERSION_PATCH = 0
 SPECDEC_VERSION_NUMBER = SPECDEC_VERSION_MAJOR * 10000 + SPECDEC_VERSION_MINOR * 100 + SPECDEC_VERSION_PATCH
-SPECDEC_VERSION_STRING = "0.1.0"
-SPECDEC_ABI_VERSION = 1
+SPECDEC_VERSION_STRING = "0.2.0"
+SPECDEC_ABI_VERSION = 2
 
 # --------------------------------------------------------------------------
 # Status codes (pinned forever)
@@ -65,11 +66,14 @@ SPECDEC_ERR_OUT_OF_MEMORY = 9
 SPECDEC_ERR_CANCELLED = 10
 SPECDEC_ERR_CALLBACK = 11
 SPECDEC_ERR_INTERNAL = 12
+SPECDEC_ERR_INVALID_UTF8 = 13  # ABI 2 (tokenizers)
 
 # Architectures
 SPECDEC_ARCH_UNKNOWN = 0
 SPECDEC_ARCH_LLAMA = 1
 SPECDEC_ARCH_GPT2 = 2
+SPECDEC_ARCH_MARIAN = 3  # ABI 2: encoder-decoder
+SPECDEC_ARCH_BART = 4  # ABI 2: encoder-decoder
 
 # Arena backends
 SPECDEC_ARENA_AUTO = 0
@@ -88,6 +92,33 @@ SPECDEC_STOP_CALLBACK = 3
 SPECDEC_STOP_CAPACITY = 4
 SPECDEC_STOP_ERROR = 5
 
+# Drafters (ABI 2)
+SPECDEC_DRAFTER_NONE = 0
+SPECDEC_DRAFTER_MODEL = 1
+SPECDEC_DRAFTER_NGRAM = 2
+SPECDEC_DRAFTER_SUFFIX = 3
+SPECDEC_DRAFTER_CUSTOM = 4
+
+# Acceptance rules (ABI 2)
+SPECDEC_ACCEPT_GREEDY = 0
+SPECDEC_ACCEPT_SAMPLE = 1
+SPECDEC_ACCEPT_TOPK = 2
+
+# Beam search early stopping (ABI 2, encoder-decoder models)
+SPECDEC_EARLY_STOP_HEURISTIC = 0  # transformers' early_stopping=False
+SPECDEC_EARLY_STOP_BEAMS = 1  # early_stopping=True
+SPECDEC_EARLY_STOP_NEVER = 2  # early_stopping="never"
+
+# Special tokens (ABI 2, tokenizers)
+SPECDEC_TOKEN_BOS = 0
+SPECDEC_TOKEN_EOS = 1
+SPECDEC_TOKEN_PAD = 2
+SPECDEC_TOKEN_UNK = 3
+
+# specdec_plugin.h
+SPECDEC_PLUGIN_ABI_VERSION = 1
+SPECDEC_PLUGIN_ENTRY_SYMBOL = "specdec_plugin_entry"
+
 specdec_status = c_int32
 
 # --------------------------------------------------------------------------
@@ -103,8 +134,18 @@ class specdec_session(Structure):
     """Opaque ``struct specdec_session``; only ever used through a pointer."""
 
 
+class specdec_drafter(Structure):
+    """Opaque ``struct specdec_drafter``; only ever used through a pointer."""
+
+
+class specdec_tokenizer(Structure):
+    """Opaque ``struct specdec_tokenizer``; only ever used through a pointer."""
+
+
 specdec_model_p = POINTER(specdec_model)
 specdec_session_p = POINTER(specdec_session)
+specdec_drafter_p = POINTER(specdec_drafter)
+specdec_tokenizer_p = POINTER(specdec_tokenizer)
 
 # --------------------------------------------------------------------------
 # Structs (field order and types exactly as in specdec.h)
@@ -132,6 +173,11 @@ class specdec_model_info_t(Structure):
         ("eos_token_id", c_int32),
         ("pad_token_id", c_int32),
         ("num_parameters", c_int64),
+        # ABI 2
+        ("is_encoder_decoder", c_int32),
+        ("source_vocab_size", c_int32),
+        ("decoder_start_token_id", c_int32),
+        ("max_source_length", c_int32),
     ]
 
 
@@ -178,19 +224,192 @@ class specdec_stats_t(Structure):
         ("decode_seconds", c_double),
         ("prefill_tokens_per_second", c_double),
         ("decode_tokens_per_second", c_double),
+        # ABI 2
+        ("target_calls", c_int32),
+        ("drafted_tokens", c_int32),
+        ("accepted_tokens", c_int32),
+        ("reserved0", c_int32),
+        ("tokens_per_target_call", c_double),
+        ("draft_seconds", c_double),
+        ("verify_seconds", c_double),
+        ("sample_seconds", c_double),
     ]
 
 
+class specdec_speculative_params_t(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("drafter", c_int32),
+        ("acceptance", c_int32),
+        ("draft_length", c_int32),
+        ("adaptive", c_int32),
+        ("top_beta", c_int32),
+        ("tolerance_tau", c_float),
+        ("ngram_min", c_int32),
+        ("ngram_max", c_int32),
+        ("draft_model", specdec_model_p),
+        ("custom_drafter", specdec_drafter_p),
+    ]
+
+
+class specdec_beam_params_t(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("beam_size", c_int32),
+        ("max_new_tokens", c_int32),
+        ("length_penalty", c_float),
+        ("early_stopping", c_int32),
+        ("num_return", c_int32),
+    ]
+
+
+_i32p = POINTER(c_int32)
+_f32p = POINTER(c_float)
+_charp = POINTER(c_char)  # a char buffer with an explicit length (not NUL-terminated)
+_sizep = POINTER(c_size_t)
+
+# int32_t (*specdec_text_callback)(void *user_data, const char *text, size_t len)
+specdec_text_callback = CFUNCTYPE(c_int32, c_void_p, _charp, c_size_t)
+
+
+class specdec_text_params_t(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("tokenizer", specdec_tokenizer_p),
+        ("add_special_tokens", c_int32),
+        ("skip_special_tokens", c_int32),
+        ("on_text", specdec_text_callback),
+        ("user_data", c_void_p),
+    ]
+
+
+# --------------------------------------------------------------------------
+# specdec_plugin.h: what drafter and verifier authors implement
+# --------------------------------------------------------------------------
+
+
+class specdec_draft_request_t(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("tokens", _i32p),
+        ("n_tokens", c_int32),
+        ("n_prompt", c_int32),
+        ("source", _i32p),
+        ("n_source", c_int32),
+        ("max_tokens", c_int32),
+        ("vocab_size", c_int32),
+        ("want_probabilities", c_int32),
+    ]
+
+
+class specdec_draft_output_t(Structure):
+    _fields_ = [
+        ("tokens", _i32p),
+        ("parents", _i32p),
+        ("probabilities", _f32p),
+        ("n_tokens", c_int32),
+        ("has_probabilities", c_int32),
+    ]
+
+
+# int32_t (*propose)(void *instance, const specdec_draft_request_t *request, specdec_draft_output_t *output)
+specdec_propose_fn = CFUNCTYPE(c_int32, c_void_p, POINTER(specdec_draft_request_t), POINTER(specdec_draft_output_t))
+# int32_t (*begin)(void *instance, const specdec_draft_request_t *request)
+specdec_begin_fn = CFUNCTYPE(c_int32, c_void_p, POINTER(specdec_draft_request_t))
+# void (*accepted)(void *instance, const int32_t *path, int32_t n_path, int32_t next_token)
+specdec_accepted_fn = CFUNCTYPE(None, c_void_p, _i32p, c_int32, c_int32)
+# void *(*create)(const char *config)
+specdec_create_fn = CFUNCTYPE(c_void_p, c_char_p)
+# void (*destroy)(void *instance)
+specdec_destroy_fn = CFUNCTYPE(None, c_void_p)
+
+
+class specdec_drafter_vtable_t(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("abi_version", c_uint32),
+        ("propose", specdec_propose_fn),
+        ("begin", specdec_begin_fn),
+        ("accepted", specdec_accepted_fn),
+        ("create", specdec_create_fn),
+        ("destroy", specdec_destroy_fn),
+    ]
+
+
+# int32_t (*prefill)(void *instance, const int32_t *tokens, int32_t n_tokens, float *logits)
+specdec_prefill_fn = CFUNCTYPE(c_int32, c_void_p, _i32p, c_int32, _f32p)
+# int32_t (*score)(void *instance, const int32_t *tokens, const int32_t *parents, int32_t n_tokens, float *logits)
+specdec_score_fn = CFUNCTYPE(c_int32, c_void_p, _i32p, _i32p, c_int32, _f32p)
+# int32_t (*commit)(void *instance, const int32_t *path, int32_t n_path)
+specdec_commit_fn = CFUNCTYPE(c_int32, c_void_p, _i32p, c_int32)
+# int32_t (*remaining_capacity)(void *instance)
+specdec_remaining_capacity_fn = CFUNCTYPE(c_int32, c_void_p)
+
+
+class specdec_verifier_vtable_t(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("abi_version", c_uint32),
+        ("prefill", specdec_prefill_fn),
+        ("score", specdec_score_fn),
+        ("commit", specdec_commit_fn),
+        ("remaining_capacity", specdec_remaining_capacity_fn),
+    ]
+
+
+# int32_t (*encode)(void *instance, const char *text, size_t len, int32_t add_special,
+#                   int32_t *ids, int32_t cap, int32_t *out_len)
+specdec_encode_fn = CFUNCTYPE(c_int32, c_void_p, _charp, c_size_t, c_int32, _i32p, c_int32, _i32p)
+# int32_t (*decode)(void *instance, const int32_t *ids, int32_t n, int32_t skip_special,
+#                   char *buf, size_t cap, size_t *out_len)
+specdec_decode_fn = CFUNCTYPE(c_int32, c_void_p, _i32p, c_int32, c_int32, _charp, c_size_t, _sizep)
+
+
+class specdec_tokenizer_vtable_t(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("abi_version", c_uint32),
+        ("encode", specdec_encode_fn),
+        ("decode", specdec_decode_fn),
+        ("destroy", specdec_destroy_fn),
+    ]
+
+
+class specdec_host_api_t(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("abi_version", c_uint32),
+        ("status_string", CFUNCTYPE(c_char_p, specdec_status)),
+        ("version_number", CFUNCTYPE(c_uint32)),
+    ]
+
+
+# const specdec_drafter_vtable_t *(*specdec_plugin_entry_fn)(uint32_t abi_version, const specdec_host_api_t *host)
+specdec_plugin_entry_fn = CFUNCTYPE(POINTER(specdec_drafter_vtable_t), c_uint32, POINTER(specdec_host_api_t))
+
+#: Structs of specdec.h.
 STRUCTS = {
     "specdec_model_params_t": specdec_model_params_t,
     "specdec_model_info_t": specdec_model_info_t,
     "specdec_session_params_t": specdec_session_params_t,
     "specdec_generate_params_t": specdec_generate_params_t,
     "specdec_stats_t": specdec_stats_t,
+    "specdec_speculative_params_t": specdec_speculative_params_t,
+    "specdec_beam_params_t": specdec_beam_params_t,
+    "specdec_text_params_t": specdec_text_params_t,
 }
 
-_i32p = POINTER(c_int32)
-_f32p = POINTER(c_float)
+#: Structs of specdec_plugin.h.
+PLUGIN_STRUCTS = {
+    "specdec_draft_request_t": specdec_draft_request_t,
+    "specdec_draft_output_t": specdec_draft_output_t,
+    "specdec_drafter_vtable_t": specdec_drafter_vtable_t,
+    "specdec_verifier_vtable_t": specdec_verifier_vtable_t,
+    "specdec_tokenizer_vtable_t": specdec_tokenizer_vtable_t,
+    "specdec_host_api_t": specdec_host_api_t,
+}
+
+ALL_STRUCTS = {**STRUCTS, **PLUGIN_STRUCTS}
 
 # name -> (restype, argtypes); every function of specdec.h, in header order.
 FUNCTIONS = {
@@ -234,7 +453,98 @@ FUNCTIONS = {
         [specdec_session_p, _i32p, c_int32, POINTER(specdec_generate_params_t), _i32p, c_int32, _i32p],
     ),
     "specdec_session_get_stats": (specdec_status, [specdec_session_p, POINTER(specdec_stats_t)]),
+    # Speculative decoding (ABI 2)
+    "specdec_speculative_default_params": (specdec_speculative_params_t, []),
+    "specdec_generate_speculative": (
+        specdec_status,
+        [
+            specdec_session_p, _i32p, c_int32, POINTER(specdec_generate_params_t),
+            POINTER(specdec_speculative_params_t), _i32p, c_int32, _i32p,
+        ],
+    ),
+    "specdec_session_acceptance_by_depth": (
+        specdec_status,
+        [specdec_session_p, POINTER(c_double), c_int32, _i32p],
+    ),
+    "specdec_drafter_create": (
+        specdec_status,
+        [POINTER(specdec_drafter_vtable_t), c_void_p, POINTER(specdec_drafter_p)],
+    ),
+    "specdec_drafter_load_plugin": (specdec_status, [c_char_p, c_char_p, POINTER(specdec_drafter_p)]),
+    "specdec_drafter_destroy": (None, [specdec_drafter_p]),
+    "specdec_generate_with_verifier": (
+        specdec_status,
+        [
+            POINTER(specdec_verifier_vtable_t), c_void_p, c_int32, _i32p, c_int32,
+            POINTER(specdec_generate_params_t), POINTER(specdec_speculative_params_t),
+            _i32p, c_int32, _i32p, POINTER(specdec_stats_t),
+        ],
+    ),
+    # Encoder-decoder models (ABI 2; see OPTIONAL_FUNCTIONS)
+    "specdec_session_set_source": (specdec_status, [specdec_session_p, _i32p, c_int32]),
+    "specdec_generate_seq2seq": (
+        specdec_status,
+        [
+            specdec_session_p, _i32p, c_int32, _i32p, c_int32, POINTER(specdec_generate_params_t),
+            POINTER(specdec_speculative_params_t), _i32p, c_int32, _i32p,
+        ],
+    ),
+    "specdec_beam_default_params": (specdec_beam_params_t, []),
+    "specdec_beam_search": (
+        specdec_status,
+        [specdec_session_p, _i32p, c_int32, POINTER(specdec_beam_params_t), _i32p, _i32p, _f32p, _i32p, _i32p],
+    ),
+    # Tokenizers and text (ABI 2; see OPTIONAL_FUNCTIONS)
+    "specdec_tokenizer_load": (specdec_status, [c_char_p, POINTER(specdec_tokenizer_p)]),
+    "specdec_model_get_tokenizer": (specdec_status, [specdec_model_p, POINTER(specdec_tokenizer_p)]),
+    "specdec_tokenizer_create": (
+        specdec_status,
+        [POINTER(specdec_tokenizer_vtable_t), c_void_p, c_int32, POINTER(specdec_tokenizer_p)],
+    ),
+    "specdec_tokenizer_destroy": (None, [specdec_tokenizer_p]),
+    "specdec_tokenizer_vocab_size": (c_int32, [specdec_tokenizer_p]),
+    "specdec_tokenizer_special_token": (c_int32, [specdec_tokenizer_p, c_int32]),
+    "specdec_tokenize": (specdec_status, [specdec_tokenizer_p, _charp, c_size_t, c_int32, _i32p, c_int32, _i32p]),
+    "specdec_detokenize": (specdec_status, [specdec_tokenizer_p, _i32p, c_int32, c_int32, _charp, c_size_t, _sizep]),
+    "specdec_token_to_piece": (specdec_status, [specdec_tokenizer_p, c_int32, _charp, c_size_t, _sizep]),
+    "specdec_piece_to_token": (specdec_status, [specdec_tokenizer_p, c_char_p, _i32p]),
+    "specdec_text_default_params": (specdec_text_params_t, []),
+    "specdec_generate_text": (
+        specdec_status,
+        [
+            specdec_session_p, c_char_p, POINTER(specdec_generate_params_t), POINTER(specdec_speculative_params_t),
+            POINTER(specdec_text_params_t), _charp, c_size_t, _sizep,
+        ],
+    ),
+    "specdec_session_text": (specdec_status, [specdec_session_p, _charp, c_size_t, _sizep]),
 }
+
+#: Functions of the header that a library may lack without being refused: the
+#: encoder-decoder, tokenizer and text APIs joined ABI 2 after its speculative part, and
+#: a libspecdec built in between exports the rest of ABI 2 but not these. They are
+#: declared when present; :func:`has_function` tells (the Pythonic wrappers raise
+#: UnsupportedError when the loaded library lacks them).
+OPTIONAL_FUNCTIONS = frozenset(
+    {
+        "specdec_session_set_source",
+        "specdec_generate_seq2seq",
+        "specdec_beam_default_params",
+        "specdec_beam_search",
+        "specdec_tokenizer_load",
+        "specdec_model_get_tokenizer",
+        "specdec_tokenizer_create",
+        "specdec_tokenizer_destroy",
+        "specdec_tokenizer_vocab_size",
+        "specdec_tokenizer_special_token",
+        "specdec_tokenize",
+        "specdec_detokenize",
+        "specdec_token_to_piece",
+        "specdec_piece_to_token",
+        "specdec_text_default_params",
+        "specdec_generate_text",
+        "specdec_session_text",
+    }
+)
 
 # --------------------------------------------------------------------------
 # Library loading
@@ -290,7 +600,11 @@ def _declare(cdll: ctypes.CDLL) -> ctypes.CDLL:
         try:
             fn = getattr(cdll, name)
         except AttributeError as exc:
-            raise LibraryNotFoundError(f"{cdll._name} does not export {name}: not a libspecdec of ABI 1") from exc
+            if name in OPTIONAL_FUNCTIONS:
+                continue
+            raise LibraryNotFoundError(
+                f"{cdll._name} does not export {name}: not a libspecdec of ABI {SPECDEC_ABI_VERSION}"
+            ) from exc
         fn.restype = restype
         fn.argtypes = argtypes
     return cdll
@@ -328,6 +642,11 @@ def lib() -> ctypes.CDLL:
             _lib_path = path
             _lib = cdll
     return _lib
+
+
+def has_function(name: str) -> bool:
+    """Whether the loaded library exports ``name`` (see OPTIONAL_FUNCTIONS)."""
+    return hasattr(lib(), name)
 
 
 def library_path() -> str:

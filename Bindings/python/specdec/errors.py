@@ -85,6 +85,10 @@ class InternalError(SpecDecError):
     """SPECDEC_ERR_INTERNAL: a bug in libspecdec."""
 
 
+class InvalidUTF8Error(SpecDecError, ValueError):
+    """SPECDEC_ERR_INVALID_UTF8: text input that is not valid UTF-8."""
+
+
 class ClosedError(InvalidArgumentError):
     """A model or session was used after close(): prevented by the bindings, which
     never hand a destroyed (dangling) handle to the library."""
@@ -103,6 +107,7 @@ _BY_CODE: Dict[int, Type[SpecDecError]] = {
     _ffi.SPECDEC_ERR_CANCELLED: CancelledError,
     _ffi.SPECDEC_ERR_CALLBACK: CallbackError,
     _ffi.SPECDEC_ERR_INTERNAL: InternalError,
+    _ffi.SPECDEC_ERR_INVALID_UTF8: InvalidUTF8Error,
 }
 
 

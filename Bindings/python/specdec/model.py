@@ -18,12 +18,21 @@ ARCHITECTURE_NAMES = {
     _ffi.SPECDEC_ARCH_UNKNOWN: "unknown",
     _ffi.SPECDEC_ARCH_LLAMA: "llama",
     _ffi.SPECDEC_ARCH_GPT2: "gpt2",
+    _ffi.SPECDEC_ARCH_MARIAN: "marian",
+    _ffi.SPECDEC_ARCH_BART: "bart",
 }
 
 
 @dataclass(frozen=True)
 class ModelInfo:
-    """``specdec_model_info_t`` plus the model type string."""
+    """``specdec_model_info_t`` plus the model type string.
+
+    The ABI 2 fields describe encoder-decoder models (Marian, BART): for them
+    ``is_encoder_decoder`` is True, ``vocab_size`` is the decoder's (target) vocabulary,
+    ``source_vocab_size`` the ids a source may use, ``decoder_start_token_id`` the token
+    decoding starts from and ``max_source_length`` the longest source. For decoder-only
+    models they are False, ``vocab_size``, -1 and 0.
+    """
 
     architecture: int
     vocab_size: int
@@ -37,6 +46,11 @@ class ModelInfo:
     pad_token_id: int
     num_parameters: int
     model_type: str
+    # ABI 2
+    is_encoder_decoder: bool = False
+    source_vocab_size: int = 0
+    decoder_start_token_id: int = -1
+    max_source_length: int = 0
 
     @property
     def architecture_name(self) -> str:
@@ -143,6 +157,10 @@ class Model:
             pad_token_id=raw.pad_token_id,
             num_parameters=raw.num_parameters,
             model_type=_ffi.decode(lib.specdec_model_type(ptr)),
+            is_encoder_decoder=bool(raw.is_encoder_decoder),
+            source_vocab_size=raw.source_vocab_size,
+            decoder_start_token_id=raw.decoder_start_token_id,
+            max_source_length=raw.max_source_length,
         )
 
     @property
@@ -183,6 +201,23 @@ class Model:
     def model_type(self) -> str:
         """Architecture name from config.json ("llama", "gpt2", ...)."""
         return _ffi.decode(_ffi.lib().specdec_model_type(self._handle()))
+
+    @property
+    def is_encoder_decoder(self) -> bool:
+        """True for Marian/BART models: use :meth:`Session.translate` and
+        :meth:`Session.beam_search` instead of :meth:`Session.generate`."""
+        return self.info.is_encoder_decoder
+
+    @property
+    def tokenizer(self) -> "Tokenizer":  # noqa: F821 - imported lazily
+        """The tokenizer found in the model's directory (``specdec_model_get_tokenizer``),
+        as a new :class:`specdec.Tokenizer` reference (it may outlive the model).
+
+        Raises :class:`UnsupportedError` when the directory has none (or it failed to
+        load: the message says why)."""
+        from .tokenizer import Tokenizer
+
+        return Tokenizer._from_model(self)
 
     def session(self, **kwargs) -> "Session":  # noqa: F821 - imported lazily
         """Shorthand for ``Session(self, **kwargs)``."""

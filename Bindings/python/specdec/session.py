@@ -7,9 +7,10 @@ import ctypes
 import operator
 import threading
 from dataclasses import dataclass
-from typing import Callable, Iterable, List, Optional, Sequence, Union
+from typing import Callable, Iterable, List, Optional, Sequence, Tuple, Union
 
 from . import _ffi
+from .drafter import BaseDrafter, speculative_params
 from .errors import (
     ClosedError,
     InvalidArgumentError,
@@ -45,7 +46,14 @@ TokenCallback = Callable[[int, int], Optional[bool]]
 
 @dataclass(frozen=True)
 class Stats:
-    """``specdec_stats_t``: statistics of the session's most recent generate call."""
+    """``specdec_stats_t``: statistics of the session's most recent generate call.
+
+    The speculative fields (ABI 2) count the target's forward passes after the prefill
+    (``target_calls``), the draft tokens it scored (``drafted_tokens``) and kept
+    (``accepted_tokens``); ``acceptance_by_depth`` is the acceptance rate per draft
+    depth (``specdec_session_acceptance_by_depth``; index 0 = first draft token). For
+    plain decoding ``tokens_per_target_call`` is 1 and nothing is drafted.
+    """
 
     prompt_tokens: int
     reused_tokens: int
@@ -55,10 +63,45 @@ class Stats:
     decode_seconds: float
     prefill_tokens_per_second: float
     decode_tokens_per_second: float
+    # ABI 2
+    target_calls: int = 0
+    drafted_tokens: int = 0
+    accepted_tokens: int = 0
+    tokens_per_target_call: float = 0.0
+    draft_seconds: float = 0.0
+    verify_seconds: float = 0.0
+    sample_seconds: float = 0.0
+    acceptance_by_depth: Tuple[float, ...] = ()
 
     @property
     def stop_reason_name(self) -> str:
         return STOP_REASONS.get(self.stop_reason, "unknown")
+
+    @property
+    def acceptance_rate(self) -> float:
+        """accepted_tokens / drafted_tokens (0 when nothing was drafted)."""
+        return self.accepted_tokens / self.drafted_tokens if self.drafted_tokens > 0 else 0.0
+
+    @classmethod
+    def from_raw(cls, raw: "_ffi.specdec_stats_t", acceptance_by_depth: Sequence[float] = ()) -> "Stats":
+        return cls(
+            prompt_tokens=raw.prompt_tokens,
+            reused_tokens=raw.reused_tokens,
+            generated_tokens=raw.generated_tokens,
+            stop_reason=raw.stop_reason,
+            prefill_seconds=raw.prefill_seconds,
+            decode_seconds=raw.decode_seconds,
+            prefill_tokens_per_second=raw.prefill_tokens_per_second,
+            decode_tokens_per_second=raw.decode_tokens_per_second,
+            target_calls=raw.target_calls,
+            drafted_tokens=raw.drafted_tokens,
+            accepted_tokens=raw.accepted_tokens,
+            tokens_per_target_call=raw.tokens_per_target_call,
+            draft_seconds=raw.draft_seconds,
+            verify_seconds=raw.verify_seconds,
+            sample_seconds=raw.sample_seconds,
+            acceptance_by_depth=tuple(acceptance_by_depth),
+        )
 
 
 def _int32(value, what: str) -> int:
@@ -286,18 +329,33 @@ class Session:
             raw = _ffi.specdec_stats_t()
             raw.struct_size = ctypes.sizeof(raw)
             check(_ffi.lib().specdec_session_get_stats(ptr, ctypes.byref(raw)), ptr)
-            return Stats(
-                prompt_tokens=raw.prompt_tokens,
-                reused_tokens=raw.reused_tokens,
-                generated_tokens=raw.generated_tokens,
-                stop_reason=raw.stop_reason,
-                prefill_seconds=raw.prefill_seconds,
-                decode_seconds=raw.decode_seconds,
-                prefill_tokens_per_second=raw.prefill_tokens_per_second,
-                decode_tokens_per_second=raw.decode_tokens_per_second,
-            )
+            return Stats.from_raw(raw, self._acceptance_by_depth(ptr))
         finally:
             self._leave()
+
+    @property
+    def acceptance_by_depth(self) -> Tuple[float, ...]:
+        """Acceptance rate of the last request per draft depth (index 0 = first draft
+        token); empty after plain decoding."""
+        ptr = self._enter()
+        try:
+            return self._acceptance_by_depth(ptr)
+        finally:
+            self._leave()
+
+    @staticmethod
+    def _acceptance_by_depth(ptr) -> Tuple[float, ...]:
+        lib = _ffi.lib()
+        cap = 16
+        while True:
+            buf = (ctypes.c_double * cap)()
+            n = ctypes.c_int32(0)
+            code = lib.specdec_session_acceptance_by_depth(ptr, buf, cap, ctypes.byref(n))
+            if code == _ffi.SPECDEC_ERR_BUFFER_TOO_SMALL and n.value > cap:
+                cap = n.value
+                continue
+            check(code, ptr)
+            return tuple(buf[: max(0, min(n.value, cap))])
 
     def reset(self) -> None:
         """Empties the KV cache and clears statistics (keeps the memory)."""
@@ -372,6 +430,16 @@ class Session:
         stop_tokens: Iterable[int] = (),
         stop_at_eos: bool = True,
         on_token: Optional[TokenCallback] = None,
+        *,
+        drafter=None,
+        draft_model: Optional[Model] = None,
+        draft_length: int = 5,
+        acceptance: Union[str, int] = "greedy",
+        beta: int = 5,
+        tau: float = 3.0,
+        adaptive: bool = False,
+        ngram_min: int = 1,
+        ngram_max: int = 3,
     ) -> List[int]:
         """Generates a continuation of ``prompt_ids`` (used verbatim, no BOS added).
 
@@ -381,25 +449,44 @@ class Session:
         kept). If it raises, generation ends and :class:`CallbackError` is raised from
         the original exception (``KeyboardInterrupt``/``SystemExit`` are re-raised as
         they are); the session stays usable.
+
+        Speculative decoding (``specdec_generate_speculative``) is used when
+        ``drafter`` is given (or ``draft_model`` alone, which means "model"):
+
+        * ``drafter``: "ngram" (prompt lookup; ``ngram_min``/``ngram_max``), "suffix"
+          (suffix tree, proposes trees), "model" (``draft_model``, a smaller
+          :class:`Model` with the same vocabulary; a Model may also be passed as
+          ``drafter``), "none" (plain decoding through the speculative path), or a
+          :class:`specdec.Drafter` / :class:`specdec.PluginDrafter` object;
+        * ``draft_length``: most draft tokens per round (0 = plain decoding);
+        * ``acceptance``: "greedy" (output identical to greedy decoding), "sample"
+          (lossless speculative sampling) or "topk" (top-``beta`` with tolerance
+          ``tau``; beta 1 is greedy);
+        * ``adaptive``: adapt the draft length to the acceptance rate.
+
+        A failing Python drafter ends generation with :class:`CallbackError` raised
+        from its exception (``err.tokens``: ids generated so far); the session stays
+        usable. Statistics, including drafted/accepted tokens, are in :attr:`stats`.
         """
         prompt, n_prompt = _id_array(prompt_ids, "prompt_ids")
         stops, n_stops = _id_array(stop_tokens, "stop_tokens")
-        lib = _ffi.lib()
-        params = lib.specdec_generate_default_params()
-        if max_new_tokens is not None:
-            params.max_new_tokens = _int32(max_new_tokens, "max_new_tokens")
-        params.temperature = float(temperature)
-        params.top_k = _int32(top_k, "top_k")
-        params.top_p = float(top_p)
-        params.min_p = float(min_p)
-        params.repetition_penalty = float(repetition_penalty)
-        seed = operator.index(seed)
-        if not 0 <= seed < 2**64:
-            raise InvalidArgumentError(_ffi.SPECDEC_ERR_INVALID_ARGUMENT, f"seed {seed} is not a uint64")
-        params.seed = seed
-        params.stop_tokens = ctypes.cast(stops, ctypes.POINTER(ctypes.c_int32)) if n_stops else None
-        params.n_stop_tokens = n_stops
-        params.stop_at_eos = 1 if stop_at_eos else 0
+        params = _generate_params(
+            max_new_tokens, temperature, top_k, top_p, min_p, repetition_penalty, seed, stops, n_stops, stop_at_eos
+        )
+        spec = None
+        custom: Optional[BaseDrafter] = None
+        if drafter is not None or draft_model is not None:
+            spec, custom = speculative_params(
+                "model" if drafter is None else drafter,
+                draft_model=draft_model,
+                draft_length=draft_length,
+                acceptance=acceptance,
+                beta=beta,
+                tau=tau,
+                adaptive=adaptive,
+                ngram_min=ngram_min,
+                ngram_max=ngram_max,
+            )
         state = None
         trampoline = None
         if on_token is not None:
@@ -412,22 +499,85 @@ class Session:
         cap = max(params.max_new_tokens, 1)
         out = (ctypes.c_int32 * cap)()
         n_out = ctypes.c_int32(0)
+        lib = _ffi.lib()
+        drafter_failure = None
         ptr = self._enter()
         try:
-            code = lib.specdec_generate(ptr, prompt, n_prompt, ctypes.byref(params), out, cap, ctypes.byref(n_out))
+            if spec is None:
+                code = lib.specdec_generate(
+                    ptr, prompt, n_prompt, ctypes.byref(params), out, cap, ctypes.byref(n_out)
+                )
+            else:
+                if custom is not None:
+                    spec.custom_drafter = custom._acquire()
+                try:
+                    code = lib.specdec_generate_speculative(
+                        ptr, prompt, n_prompt, ctypes.byref(params), ctypes.byref(spec), out, cap, ctypes.byref(n_out)
+                    )
+                finally:
+                    if custom is not None:
+                        drafter_failure = custom._release()
             message = last_message(ptr) if code != _ffi.SPECDEC_OK else ""
         finally:
             self._leave()
         tokens = list(out[: max(0, min(n_out.value, cap))])
         del trampoline
-        if code == _ffi.SPECDEC_OK:
-            return tokens
         exc = state.exc if state is not None else None
-        if exc is not None and not isinstance(exc, Exception):
-            raise exc  # KeyboardInterrupt, SystemExit, ...: not ours to wrap
-        error: SpecDecError = make_error(code, message)
-        if code == _ffi.SPECDEC_ERR_CALLBACK:
-            error.tokens = tokens  # type: ignore[attr-defined]
-        if exc is not None:
-            raise error from exc
-        raise error
+        _raise_for_status(code, message, tokens, exc, drafter_failure)
+        return tokens
+
+
+def _generate_params(
+    max_new_tokens, temperature, top_k, top_p, min_p, repetition_penalty, seed, stops, n_stops, stop_at_eos
+) -> "_ffi.specdec_generate_params_t":
+    """A specdec_generate_params_t (without callback); `stops` must outlive the call."""
+    params = _ffi.lib().specdec_generate_default_params()
+    if max_new_tokens is not None:
+        params.max_new_tokens = _int32(max_new_tokens, "max_new_tokens")
+    params.temperature = float(temperature)
+    params.top_k = _int32(top_k, "top_k")
+    params.top_p = float(top_p)
+    params.min_p = float(min_p)
+    params.repetition_penalty = float(repetition_penalty)
+    seed = operator.index(seed)
+    if not 0 <= seed < 2**64:
+        raise InvalidArgumentError(_ffi.SPECDEC_ERR_INVALID_ARGUMENT, f"seed {seed} is not a uint64")
+    params.seed = seed
+    params.stop_tokens = ctypes.cast(stops, ctypes.POINTER(ctypes.c_int32)) if n_stops else None
+    params.n_stop_tokens = n_stops
+    params.stop_at_eos = 1 if stop_at_eos else 0
+    return params
+
+
+def _raise_for_status(
+    code: int,
+    message: str,
+    tokens: List[int],
+    callback_exc: Optional[BaseException] = None,
+    drafter_exc: Optional[BaseException] = None,
+    what: str = "drafter",
+) -> None:
+    """Raises the error of a generate call (nothing for SPECDEC_OK without a callback
+    failure). Exceptions raised by Python callbacks (the token callback, a drafter, a
+    verifier) become the error's __cause__; BaseExceptions that are not Exceptions
+    (KeyboardInterrupt, SystemExit) are re-raised as they are."""
+    if code == _ffi.SPECDEC_OK:
+        if drafter_exc is None:
+            return
+        callback_exc = None
+    exc = callback_exc if callback_exc is not None else drafter_exc
+    if exc is not None and not isinstance(exc, Exception):
+        raise exc  # KeyboardInterrupt, SystemExit, ...: not ours to wrap
+    if code == _ffi.SPECDEC_OK:
+        # Only a void callback (Drafter.accepted) failed, after the last proposal.
+        code = _ffi.SPECDEC_ERR_CALLBACK
+        message = f"{what} callback failed"
+    if code == _ffi.SPECDEC_ERR_CALLBACK and exc is not None and exc is drafter_exc:
+        detail = f"{what} raised {type(exc).__name__}: {exc}"
+        message = f"{message} ({detail})" if message else detail
+    error: SpecDecError = make_error(code, message)
+    if code == _ffi.SPECDEC_ERR_CALLBACK:
+        error.tokens = tokens  # type: ignore[attr-defined]
+    if exc is not None:
+        raise error from exc
+    raise error

@@ -14,11 +14,6 @@ def _threads() -> int:
 pytestmark = pytest.mark.skipif(not os.path.isdir("/proc/self/task"), reason="needs Linux /proc")
 
 
-@pytest.mark.xfail(
-    reason="libspecdec bug: specdec_session_destroy leaves the session's n_threads-1 worker "
-    "threads alive (parked on a futex), so every session that ran a request leaks threads",
-    strict=False,
-)
 def test_destroyed_sessions_leave_no_threads(llama):
     before = _threads()
     for _ in range(5):

@@ -3,23 +3,33 @@
 import re
 from pathlib import Path
 
+import pytest
+
 import specdec
 from specdec import _ffi
 
 from conftest import REPO_ROOT
 
 HEADER = REPO_ROOT / "include" / "specdec.h"
+PLUGIN_HEADER = REPO_ROOT / "include" / "specdec_plugin.h"
 
 
 def _header_defines():
-    text = HEADER.read_text(encoding="utf-8")
-    return dict(re.findall(r"^#define\s+(SPECDEC_\w+)\s+(-?\d+|\"[^\"]*\")", text, re.M))
+    defines = {}
+    for header in (HEADER, PLUGIN_HEADER):
+        text = header.read_text(encoding="utf-8")
+        defines.update(re.findall(r"^#define\s+(SPECDEC_\w+)\s+(-?\d+|\"[^\"]*\")", text, re.M))
+    return defines
 
 
 def test_runtime_versions_match_header(lib):
-    assert specdec.version_number() == _ffi.SPECDEC_VERSION_NUMBER == 100
-    assert specdec.version_string() == _ffi.SPECDEC_VERSION_STRING == specdec.__version__
-    assert specdec.abi_version() == _ffi.SPECDEC_ABI_VERSION == 1
+    assert specdec.version_number() == _ffi.SPECDEC_VERSION_NUMBER == 200
+    assert specdec.abi_version() == _ffi.SPECDEC_ABI_VERSION == 2
+    assert _ffi.SPECDEC_VERSION_STRING == specdec.__version__ == "0.2.0"
+
+
+def test_runtime_version_string_matches_header(lib):
+    assert specdec.version_string() == _ffi.SPECDEC_VERSION_STRING
 
 
 def test_binding_constants_mirror_header():
@@ -32,7 +42,9 @@ def test_binding_constants_mirror_header():
         else:
             assert getattr(_ffi, name) == int(value), name
         checked += 1
-    assert checked >= 30
+    assert checked >= 40
+    assert defines["SPECDEC_PLUGIN_ABI_VERSION"] == "1"
+    assert _ffi.SPECDEC_PLUGIN_ENTRY_SYMBOL == "specdec_plugin_entry"
 
 
 def test_status_strings(lib):

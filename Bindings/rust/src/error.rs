@@ -21,6 +21,8 @@ pub enum ErrorCode {
     Cancelled,
     Callback,
     Internal,
+    /// Text input that is not valid UTF-8 (ABI 2).
+    InvalidUtf8,
     /// A code this version of the bindings does not know.
     Unknown(i32),
 }
@@ -42,6 +44,7 @@ impl ErrorCode {
             ffi::SPECDEC_ERR_CANCELLED => ErrorCode::Cancelled,
             ffi::SPECDEC_ERR_CALLBACK => ErrorCode::Callback,
             ffi::SPECDEC_ERR_INTERNAL => ErrorCode::Internal,
+            ffi::SPECDEC_ERR_INVALID_UTF8 => ErrorCode::InvalidUtf8,
             other => ErrorCode::Unknown(other),
         })
     }
@@ -61,6 +64,7 @@ impl ErrorCode {
             ErrorCode::Cancelled => ffi::SPECDEC_ERR_CANCELLED,
             ErrorCode::Callback => ffi::SPECDEC_ERR_CALLBACK,
             ErrorCode::Internal => ffi::SPECDEC_ERR_INTERNAL,
+            ErrorCode::InvalidUtf8 => ffi::SPECDEC_ERR_INVALID_UTF8,
             ErrorCode::Unknown(code) => code,
         }
     }

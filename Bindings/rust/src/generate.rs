@@ -171,6 +171,11 @@ impl StopReason {
 }
 
 /// `specdec_stats_t`: statistics of a session's most recent generate call.
+///
+/// The speculative fields (ABI 2) count the target's forward passes after the prefill,
+/// the draft tokens it scored and those it kept; for plain decoding
+/// `tokens_per_target_call` is 1 and nothing is drafted. The acceptance rate per draft
+/// depth is [`Session::acceptance_by_depth`](crate::Session::acceptance_by_depth).
 #[derive(Debug, Clone, Copy, PartialEq)]
 pub struct Stats {
     pub prompt_tokens: i32,
@@ -181,6 +186,28 @@ pub struct Stats {
     pub decode_seconds: f64,
     pub prefill_tokens_per_second: f64,
     pub decode_tokens_per_second: f64,
+    /// Target forward passes after the prefill.
+    pub target_calls: i32,
+    /// Draft tokens scored by the target.
+    pub drafted_tokens: i32,
+    /// Draft tokens kept.
+    pub accepted_tokens: i32,
+    /// (generated - 1) / target_calls: 1 for plain decoding.
+    pub tokens_per_target_call: f64,
+    pub draft_seconds: f64,
+    pub verify_seconds: f64,
+    pub sample_seconds: f64,
+}
+
+impl Stats {
+    /// accepted_tokens / drafted_tokens (0 when nothing was drafted).
+    pub fn acceptance_rate(&self) -> f64 {
+        if self.drafted_tokens > 0 {
+            self.accepted_tokens as f64 / self.drafted_tokens as f64
+        } else {
+            0.0
+        }
+    }
 }
 
 impl From<ffi::specdec_stats_t> for Stats {
@@ -194,6 +221,13 @@ impl From<ffi::specdec_stats_t> for Stats {
             decode_seconds: raw.decode_seconds,
             prefill_tokens_per_second: raw.prefill_tokens_per_second,
             decode_tokens_per_second: raw.decode_tokens_per_second,
+            target_calls: raw.target_calls,
+            drafted_tokens: raw.drafted_tokens,
+            accepted_tokens: raw.accepted_tokens,
+            tokens_per_target_call: raw.tokens_per_target_call,
+            draft_seconds: raw.draft_seconds,
+            verify_seconds: raw.verify_seconds,
+            sample_seconds: raw.sample_seconds,
         }
     }
 }

@@ -1,8 +1,8 @@
 //! Safe Rust bindings for libspecdec, a speculative-decoding engine embedded through
-//! the stable C ABI of `include/specdec.h`.
+//! the stable C ABI of `include/specdec.h` (and `include/specdec_plugin.h`).
 //!
 //! ```no_run
-//! use specdec::{Control, GenerateOptions, Model, Session, SessionParams};
+//! use specdec::{Control, GenerateOptions, Model, Session, SessionParams, Speculation};
 //!
 //! let model = Model::load("Tests/Fixtures/decoder/llama_f32")?;
 //! let mut session = Session::new(&model, &SessionParams::new().n_threads(2))?;
@@ -11,6 +11,11 @@
 //!     Control::Continue
 //! })?;
 //! println!("{ids:?} {:?}", session.stats()?);
+//!
+//! // Speculative decoding: built-in drafters, a draft model, or a Rust drafter.
+//! let ids = session.generate_speculative(&[1, 2, 3, 1, 2], &GenerateOptions::greedy(16),
+//!                                        &Speculation::ngram().draft_length(4))?;
+//! println!("accepted {}", session.stats()?.accepted_tokens);
 //! # Ok::<(), specdec::Error>(())
 //! ```
 //!
@@ -23,11 +28,13 @@ mod error;
 mod generate;
 mod model;
 mod session;
+mod speculative;
 
 pub use error::{Error, ErrorCode, Result, SpecDecError};
 pub use generate::{Control, GenerateOptions, Stats, StopReason};
 pub use model::{Architecture, Model, ModelInfo, ModelParams};
 pub use session::{ArenaBackend, Logits, Session, SessionParams};
+pub use speculative::{Acceptance, DraftSource, Drafter, DrafterKind, Speculation};
 
 /// Version of the header these bindings mirror.
 pub const VERSION_STRING: &str = ffi::SPECDEC_VERSION_STRING;

@@ -9,6 +9,7 @@ use crate::error::{c_str, check, last_message, Error, ErrorCode, Result};
 use crate::ffi;
 use crate::generate::{Control, GenerateOptions, Stats};
 use crate::model::Model;
+use crate::speculative::{merge_drafter_failure, Speculation};
 
 /// Where a session's memory comes from (`SPECDEC_ARENA_*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -153,6 +154,33 @@ where
     }
 }
 
+/// The result of a streaming call, with the closure's panic or abort in the message.
+fn streaming_result(
+    result: Result<Vec<i32>>,
+    panic: &mut Option<Box<dyn Any + Send>>,
+    aborted: bool,
+) -> Result<Vec<i32>> {
+    match result {
+        Err(err) if err.code() == ErrorCode::Callback => {
+            let reason = if let Some(payload) = panic.take() {
+                format!("token callback panicked: {}", panic_text(payload.as_ref()))
+            } else if aborted {
+                "token callback returned Control::Abort".to_string()
+            } else {
+                String::new()
+            };
+            let message = match (reason.is_empty(), err.message().is_empty()) {
+                (true, _) => err.message().to_string(),
+                (false, true) => reason,
+                (false, false) => format!("{reason} ({})", err.message()),
+            };
+            let tokens = err.partial_tokens().to_vec();
+            Err(Error::new(ErrorCode::Callback, message).with_partial_tokens(tokens))
+        }
+        other => other,
+    }
+}
+
 fn panic_text(payload: &(dyn Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
         (*s).to_string()
@@ -268,6 +296,31 @@ impl<'m> Session<'m> {
         Ok(Stats::from(raw))
     }
 
+    /// Acceptance rate of the last request per draft depth (index 0 = first draft
+    /// token); empty after plain decoding (`specdec_session_acceptance_by_depth`).
+    pub fn acceptance_by_depth(&self) -> Result<Vec<f64>> {
+        let mut buf = vec![0f64; 16];
+        loop {
+            let mut n = 0i32;
+            // SAFETY: live session; buf holds buf.len() doubles.
+            let status = unsafe {
+                ffi::specdec_session_acceptance_by_depth(
+                    self.as_ptr(),
+                    buf.as_mut_ptr(),
+                    count(buf.len(), "cap")?,
+                    &mut n,
+                )
+            };
+            if status == ffi::SPECDEC_ERR_BUFFER_TOO_SMALL && n as usize > buf.len() {
+                buf.resize(n as usize, 0.0);
+                continue;
+            }
+            self.check(status)?;
+            buf.truncate((n.max(0) as usize).min(buf.len()));
+            return Ok(buf);
+        }
+    }
+
     /// Empties the KV cache and clears statistics (keeps the memory).
     pub fn reset(&mut self) -> Result<()> {
         // SAFETY: live session.
@@ -334,7 +387,75 @@ impl<'m> Session<'m> {
     /// Generates a continuation of `prompt` (used verbatim: no BOS is added) and
     /// returns the generated ids (prompt not included).
     pub fn generate(&mut self, prompt: &[i32], options: &GenerateOptions) -> Result<Vec<i32>> {
-        self.run(prompt, options, None, ptr::null_mut())
+        self.run(prompt, options, None, None, ptr::null_mut())
+    }
+
+    /// Speculative decoding (`specdec_generate_speculative`): the drafter of `spec`
+    /// proposes up to `draft_length` tokens, this session's model scores them in one
+    /// pass, the acceptance rule keeps a prefix (or a tree path) and the model appends
+    /// its own next token. With [`Acceptance::Greedy`](crate::Acceptance::Greedy) the
+    /// output is identical to greedy [`generate`](Self::generate).
+    ///
+    /// A [`Drafter`](crate::Drafter) that fails (returns `Err`, panics, proposes too
+    /// many tokens or ids outside the vocabulary) ends generation with
+    /// `ErrorCode::Callback`; the message says why and `partial_tokens()` holds the ids
+    /// generated before. The session stays usable. Statistics (drafted and accepted
+    /// tokens, target calls) are in [`stats`](Self::stats) and
+    /// [`acceptance_by_depth`](Self::acceptance_by_depth).
+    pub fn generate_speculative(
+        &mut self,
+        prompt: &[i32],
+        options: &GenerateOptions,
+        spec: &Speculation<'_>,
+    ) -> Result<Vec<i32>> {
+        self.run_speculative(prompt, options, spec, None, ptr::null_mut())
+    }
+
+    /// [`generate_speculative`](Self::generate_speculative) with a streaming closure, as
+    /// in [`generate_streaming`](Self::generate_streaming).
+    pub fn generate_speculative_streaming<F>(
+        &mut self,
+        prompt: &[i32],
+        options: &GenerateOptions,
+        spec: &Speculation<'_>,
+        on_token: F,
+    ) -> Result<Vec<i32>>
+    where
+        F: FnMut(i32, i32) -> Control,
+    {
+        let mut state = CallbackState {
+            f: on_token,
+            panic: None,
+            aborted: false,
+        };
+        let result = self.run_speculative(
+            prompt,
+            options,
+            spec,
+            Some(trampoline::<F>),
+            &mut state as *mut CallbackState<F> as *mut c_void,
+        );
+        streaming_result(result, &mut state.panic, state.aborted)
+    }
+
+    fn run_speculative(
+        &mut self,
+        prompt: &[i32],
+        options: &GenerateOptions,
+        spec: &Speculation<'_>,
+        callback: ffi::specdec_token_callback,
+        user_data: *mut c_void,
+    ) -> Result<Vec<i32>> {
+        let custom = spec.custom_drafter();
+        if let Some(drafter) = custom {
+            drafter.enter()?;
+        }
+        let raw = spec.to_raw();
+        let result = self.run(prompt, options, Some(&raw), callback, user_data);
+        match custom {
+            Some(drafter) => merge_drafter_failure(result, drafter.leave()),
+            None => result,
+        }
     }
 
     /// Like [`generate`](Self::generate), calling `on_token(token, index)` for each
@@ -359,34 +480,18 @@ impl<'m> Session<'m> {
         let result = self.run(
             prompt,
             options,
+            None,
             Some(trampoline::<F>),
             &mut state as *mut CallbackState<F> as *mut c_void,
         );
-        match result {
-            Err(err) if err.code() == ErrorCode::Callback => {
-                let reason = if let Some(payload) = state.panic.take() {
-                    format!("token callback panicked: {}", panic_text(payload.as_ref()))
-                } else if state.aborted {
-                    "token callback returned Control::Abort".to_string()
-                } else {
-                    String::new()
-                };
-                let message = match (reason.is_empty(), err.message().is_empty()) {
-                    (true, _) => err.message().to_string(),
-                    (false, true) => reason,
-                    (false, false) => format!("{reason} ({})", err.message()),
-                };
-                let tokens = err.partial_tokens().to_vec();
-                Err(Error::new(ErrorCode::Callback, message).with_partial_tokens(tokens))
-            }
-            other => other,
-        }
+        streaming_result(result, &mut state.panic, state.aborted)
     }
 
     fn run(
         &mut self,
         prompt: &[i32],
         options: &GenerateOptions,
+        spec: Option<&ffi::specdec_speculative_params_t>,
         callback: ffi::specdec_token_callback,
         user_data: *mut c_void,
     ) -> Result<Vec<i32>> {
@@ -400,17 +505,30 @@ impl<'m> Session<'m> {
         let mut n_out = 0i32;
         // SAFETY: live session; prompt holds n_prompt ids; raw (and the stop tokens it
         // points to, owned by `options`) live for the call; out holds cap ids; the
-        // callback's user_data outlives the call (owned by the caller's frame).
+        // callback's user_data outlives the call (owned by the caller's frame); `spec`
+        // and the model/drafter it points to are borrowed for the call.
         let status = unsafe {
-            ffi::specdec_generate(
-                self.as_ptr(),
-                prompt.as_ptr(),
-                n_prompt,
-                &raw,
-                out.as_mut_ptr(),
-                cap,
-                &mut n_out,
-            )
+            match spec {
+                None => ffi::specdec_generate(
+                    self.as_ptr(),
+                    prompt.as_ptr(),
+                    n_prompt,
+                    &raw,
+                    out.as_mut_ptr(),
+                    cap,
+                    &mut n_out,
+                ),
+                Some(spec) => ffi::specdec_generate_speculative(
+                    self.as_ptr(),
+                    prompt.as_ptr(),
+                    n_prompt,
+                    &raw,
+                    spec,
+                    out.as_mut_ptr(),
+                    cap,
+                    &mut n_out,
+                ),
+            }
         };
         out.truncate((n_out.max(0) as usize).min(out.len()));
         match ErrorCode::from_status(status) {

@@ -1,4 +1,5 @@
-//! Versions, statuses and the exact layout of every struct of specdec.h.
+//! Versions, statuses and the exact layout of every struct of specdec.h and
+//! specdec_plugin.h.
 
 use std::mem::{align_of, offset_of, size_of};
 use std::process::Command;
@@ -10,10 +11,17 @@ mod common;
 #[test]
 fn runtime_versions_match_the_header() {
     assert_eq!(specdec::version_number(), SPECDEC_VERSION_NUMBER);
-    assert_eq!(specdec::version_number(), 100);
-    assert_eq!(specdec::version_string(), "0.1.0");
-    assert_eq!(specdec::abi_version(), 1);
-    assert_eq!(specdec::ABI_VERSION, 1);
+    assert_eq!(specdec::version_number(), 200);
+    assert_eq!(specdec::VERSION_STRING, "0.2.0");
+    assert_eq!(specdec::abi_version(), 2);
+    assert_eq!(specdec::ABI_VERSION, 2);
+    assert_eq!(SPECDEC_PLUGIN_ABI_VERSION, 1);
+    assert_eq!(SPECDEC_PLUGIN_ENTRY_SYMBOL, "specdec_plugin_entry");
+}
+
+#[test]
+fn runtime_version_string_matches_the_header() {
+    assert_eq!(specdec::version_string(), SPECDEC_VERSION_STRING);
 }
 
 #[test]
@@ -40,6 +48,11 @@ fn error_codes_round_trip() {
         assert!(!matches!(code, ErrorCode::Unknown(_)));
         assert_eq!(code.status(), status);
     }
+    assert_eq!(
+        ErrorCode::from_status(SPECDEC_ERR_INVALID_UTF8),
+        Some(ErrorCode::InvalidUtf8)
+    );
+    assert_eq!(ErrorCode::InvalidUtf8.status(), 13);
     assert_eq!(ErrorCode::from_status(99), Some(ErrorCode::Unknown(99)));
     assert_eq!(ErrorCode::Callback.status(), SPECDEC_ERR_CALLBACK);
 }
@@ -105,11 +118,92 @@ fn struct_layouts_match_hand_computed_c_layouts() {
 
     assert_eq!(
         (size_of::<specdec_stats_t>(), align_of::<specdec_stats_t>()),
-        (56, 8)
+        (104, 8)
     );
     assert_eq!(offset_of!(specdec_stats_t, stop_reason), 16);
     assert_eq!(offset_of!(specdec_stats_t, prefill_seconds), 24);
     assert_eq!(offset_of!(specdec_stats_t, decode_tokens_per_second), 48);
+    // ABI 2: appended.
+    assert_eq!(offset_of!(specdec_stats_t, target_calls), 56);
+    assert_eq!(offset_of!(specdec_stats_t, drafted_tokens), 60);
+    assert_eq!(offset_of!(specdec_stats_t, accepted_tokens), 64);
+    assert_eq!(offset_of!(specdec_stats_t, reserved0), 68);
+    assert_eq!(offset_of!(specdec_stats_t, tokens_per_target_call), 72);
+    assert_eq!(offset_of!(specdec_stats_t, draft_seconds), 80);
+    assert_eq!(offset_of!(specdec_stats_t, verify_seconds), 88);
+    assert_eq!(offset_of!(specdec_stats_t, sample_seconds), 96);
+}
+
+#[test]
+fn abi2_struct_layouts_match_hand_computed_c_layouts() {
+    assert_eq!(
+        (
+            size_of::<specdec_speculative_params_t>(),
+            align_of::<specdec_speculative_params_t>()
+        ),
+        (56, 8)
+    );
+    assert_eq!(offset_of!(specdec_speculative_params_t, drafter), 4);
+    assert_eq!(offset_of!(specdec_speculative_params_t, acceptance), 8);
+    assert_eq!(offset_of!(specdec_speculative_params_t, draft_length), 12);
+    assert_eq!(offset_of!(specdec_speculative_params_t, adaptive), 16);
+    assert_eq!(offset_of!(specdec_speculative_params_t, top_beta), 20);
+    assert_eq!(offset_of!(specdec_speculative_params_t, tolerance_tau), 24);
+    assert_eq!(offset_of!(specdec_speculative_params_t, ngram_min), 28);
+    assert_eq!(offset_of!(specdec_speculative_params_t, ngram_max), 32);
+    assert_eq!(offset_of!(specdec_speculative_params_t, draft_model), 40);
+    assert_eq!(offset_of!(specdec_speculative_params_t, custom_drafter), 48);
+
+    assert_eq!(
+        (
+            size_of::<specdec_draft_request_t>(),
+            align_of::<specdec_draft_request_t>()
+        ),
+        (48, 8)
+    );
+    assert_eq!(offset_of!(specdec_draft_request_t, tokens), 8);
+    assert_eq!(offset_of!(specdec_draft_request_t, n_tokens), 16);
+    assert_eq!(offset_of!(specdec_draft_request_t, n_prompt), 20);
+    assert_eq!(offset_of!(specdec_draft_request_t, source), 24);
+    assert_eq!(offset_of!(specdec_draft_request_t, n_source), 32);
+    assert_eq!(offset_of!(specdec_draft_request_t, max_tokens), 36);
+    assert_eq!(offset_of!(specdec_draft_request_t, vocab_size), 40);
+    assert_eq!(offset_of!(specdec_draft_request_t, want_probabilities), 44);
+
+    assert_eq!(
+        (
+            size_of::<specdec_draft_output_t>(),
+            align_of::<specdec_draft_output_t>()
+        ),
+        (32, 8)
+    );
+    assert_eq!(offset_of!(specdec_draft_output_t, probabilities), 16);
+    assert_eq!(offset_of!(specdec_draft_output_t, n_tokens), 24);
+    assert_eq!(offset_of!(specdec_draft_output_t, has_probabilities), 28);
+
+    assert_eq!(size_of::<specdec_drafter_vtable_t>(), 48);
+    assert_eq!(offset_of!(specdec_drafter_vtable_t, propose), 8);
+    assert_eq!(offset_of!(specdec_drafter_vtable_t, begin), 16);
+    assert_eq!(offset_of!(specdec_drafter_vtable_t, accepted), 24);
+    assert_eq!(offset_of!(specdec_drafter_vtable_t, create), 32);
+    assert_eq!(offset_of!(specdec_drafter_vtable_t, destroy), 40);
+
+    assert_eq!(size_of::<specdec_verifier_vtable_t>(), 40);
+    assert_eq!(offset_of!(specdec_verifier_vtable_t, prefill), 8);
+    assert_eq!(
+        offset_of!(specdec_verifier_vtable_t, remaining_capacity),
+        32
+    );
+
+    assert_eq!(size_of::<specdec_host_api_t>(), 24);
+    assert_eq!(offset_of!(specdec_host_api_t, version_number), 16);
+
+    assert_eq!(size_of::<specdec_text_params_t>(), 40);
+    assert_eq!(offset_of!(specdec_text_params_t, tokenizer), 8);
+    assert_eq!(offset_of!(specdec_text_params_t, on_text), 24);
+    assert_eq!(size_of::<specdec_tokenizer_vtable_t>(), 32);
+    assert_eq!(offset_of!(specdec_tokenizer_vtable_t, destroy), 24);
+    assert_eq!(size_of::<specdec_plugin_entry_fn>(), size_of::<usize>());
 }
 
 /// When a C compiler is present, examples/c/struct_sizes.c prints the sizes the C
@@ -151,6 +245,32 @@ fn struct_sizes_match_the_c_compiler() {
             size_of::<specdec_generate_params_t>(),
         ),
         ("specdec_stats_t", size_of::<specdec_stats_t>()),
+        (
+            "specdec_speculative_params_t",
+            size_of::<specdec_speculative_params_t>(),
+        ),
+        (
+            "specdec_draft_request_t",
+            size_of::<specdec_draft_request_t>(),
+        ),
+        (
+            "specdec_draft_output_t",
+            size_of::<specdec_draft_output_t>(),
+        ),
+        (
+            "specdec_drafter_vtable_t",
+            size_of::<specdec_drafter_vtable_t>(),
+        ),
+        (
+            "specdec_verifier_vtable_t",
+            size_of::<specdec_verifier_vtable_t>(),
+        ),
+        ("specdec_host_api_t", size_of::<specdec_host_api_t>()),
+        ("specdec_text_params_t", size_of::<specdec_text_params_t>()),
+        (
+            "specdec_tokenizer_vtable_t",
+            size_of::<specdec_tokenizer_vtable_t>(),
+        ),
     ];
     for (name, size) in expected {
         let line = text
@@ -199,4 +319,25 @@ fn default_params_carry_their_size_and_documented_defaults() {
     let opts = specdec::GenerateOptions::default();
     assert_eq!(opts.max_new_tokens, 128);
     assert!(opts.stop_at_eos);
+    unsafe {
+        let sp = specdec_speculative_default_params();
+        assert_eq!(
+            sp.struct_size as usize,
+            size_of::<specdec_speculative_params_t>()
+        );
+        assert_eq!(
+            (sp.drafter, sp.acceptance, sp.draft_length, sp.adaptive),
+            (SPECDEC_DRAFTER_NGRAM, SPECDEC_ACCEPT_GREEDY, 5, 0)
+        );
+        assert_eq!(
+            (sp.top_beta, sp.tolerance_tau, sp.ngram_min, sp.ngram_max),
+            (5, 3.0, 1, 3)
+        );
+        assert!(sp.draft_model.is_null() && sp.custom_drafter.is_null());
+    }
+    let spec = specdec::Speculation::default();
+    assert!(matches!(spec.drafter, specdec::DrafterKind::Ngram));
+    assert_eq!(spec.acceptance, specdec::Acceptance::Greedy);
+    assert_eq!((spec.draft_length, spec.adaptive), (5, false));
+    assert_eq!((spec.ngram_min, spec.ngram_max), (1, 3));
 }
