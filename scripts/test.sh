@@ -7,6 +7,8 @@ root=$PWD
 
 bash scripts/build.sh
 python3 -m pytest --version >/dev/null 2>&1 || python3 -m pip install -q pytest
+# The fairseq converter's tests build fairseq-shaped checkpoints with torch (CPU build).
+python3 -c 'import torch, safetensors' 2>/dev/null || python3 -m pip install -q torch==2.13.0 safetensors
 
 echo "== Swift tests"
 swift test
@@ -14,8 +16,8 @@ swift test
 echo "== libspecdec.so exports and dependencies"
 bash Tests/library/check_library.sh
 
-echo "== specdec command"
-python3 -m pytest -q Tests/cli
+echo "== specdec command and the fairseq converter"
+SPECDEC_CLI_REQUIRED=1 python3 -m pytest -q Tests/cli Tests/converter
 
 echo "== C host"
 bash examples/c/test.sh
