@@ -41,9 +41,11 @@ struct GenerateCommand: ParsableCommand {
     @Option(name: .customLong("early-stopping"), help: "Beam search: false (heuristic), true or never, as in transformers.")
     var earlyStopping: String = "false"
 
+    @Option(help: "Encoder-decoder models: source text (needs the model's tokenizer).") var source: String?
+
     func validate() throws {
-        guard [prompt != nil, promptIds != nil, sourceIds != nil].filter({ $0 }).count == 1 else {
-            throw ValidationError("give exactly one of --prompt, --prompt-ids and --source-ids")
+        guard [prompt != nil, promptIds != nil, sourceIds != nil, source != nil].filter({ $0 }).count == 1 else {
+            throw ValidationError("give exactly one of --prompt, --prompt-ids, --source and --source-ids")
         }
         try validateSeq2SeqOptions()
     }
@@ -102,27 +104,7 @@ struct GenerateCommand: ParsableCommand {
             text = (try? tokenizer.decode(tokens, skipSpecialTokens: true)).map { .string($0) } ?? .null
         }
         if json {
-            let statsObject = JSONObject([
-                ("prompt_tokens", .integer(Int64(stats.promptTokens))),
-                ("generated_tokens", .integer(Int64(stats.generatedTokens))),
-                ("stop_reason", .string(stopReasonName(stats.stopReason))),
-                ("prefill_seconds", .double(stats.prefillSeconds)),
-                ("decode_seconds", .double(stats.decodeSeconds)),
-                ("prefill_tokens_per_second", .double(stats.prefillTokensPerSecond)),
-                ("decode_tokens_per_second", .double(stats.decodeTokensPerSecond)),
-                ("threads", .integer(Int64(session.pool.threadCount))),
-                ("arena_backend", .string(session.arena.backend.name)),
-                ("drafter", .string(drafter)),
-                ("target_calls", .integer(Int64(stats.targetCalls))),
-                ("tokens_per_target_call", .double(stats.tokensPerTargetCall)),
-                ("drafted_tokens", .integer(Int64(stats.draftedTokens))),
-                ("accepted_tokens", .integer(Int64(stats.acceptedTokens))),
-                ("acceptance_rate", .double(stats.draftedTokens > 0 ? Double(stats.acceptedTokens) / Double(stats.draftedTokens) : 0)),
-                ("acceptance_by_depth", .array(stats.acceptanceRateByDepth.map { .double($0) })),
-                ("draft_seconds", .double(stats.draftSeconds)),
-                ("verify_seconds", .double(stats.verifySeconds)),
-                ("sample_seconds", .double(stats.sampleSeconds)),
-            ])
+            let statsObject = statsJSON(stats, threads: session.pool.threadCount, backend: session.arena.backend, drafter: drafter)
             print(JSONValue.object(JSONObject([("tokens", idsJSON(tokens)), ("text", text), ("stats", .object(statsObject))])).serialized)
         } else {
             if case .string(let t) = text { print(t) } else { print(tokens.map(String.init).joined(separator: ",")) }
@@ -134,6 +116,22 @@ struct GenerateCommand: ParsableCommand {
 extension GenerateCommand {
     /// The drafter, acceptance rule and options the flags ask for; nil for plain decoding.
     func makeSpeculation(target: Session, sampling: SamplingParameters) throws -> (Drafter, AcceptanceRule, SpeculativeOptions)? {
+        let (_, rule, spec) = try speculationSettings(sampling: sampling)
+        switch drafter {
+        case "none": return nil
+        case "ngram": return (NGramDrafter(minN: 1, maxN: ngramMax), rule, spec)
+        case "suffix": return (SuffixDrafter(), rule, spec)
+        case "model":
+            guard let draft else { throw SpecDecError.invalidArgument("--drafter model needs --draft DIR") }
+            let model = try ModelLoader.load(directory: draft)
+            return (try ModelDrafter(model: model, target: target.config, capacity: target.capacity, threads: target.pool.threadCount),
+                    rule, spec)
+        case let other: throw SpecDecError.invalidArgument("--drafter \(other) is not one of none, model, ngram, suffix")
+        }
+    }
+
+    /// The acceptance rule and speculative options the flags ask for.
+    func speculationSettings(sampling: SamplingParameters) throws -> (Void, AcceptanceRule, SpeculativeOptions) {
         let rule: AcceptanceRule
         switch accept ?? (sampling.isGreedy ? "greedy" : "sample") {
         case "greedy": rule = GreedyAcceptance()
@@ -147,18 +145,33 @@ extension GenerateCommand {
         guard draftLength >= 0 else { throw SpecDecError.invalidArgument("--draft-len must be >= 0") }
         spec.draftLength = draftLength
         spec.adaptive = adaptive
-        switch drafter {
-        case "none": return nil
-        case "ngram": return (NGramDrafter(minN: 1, maxN: ngramMax), rule, spec)
-        case "suffix": return (SuffixDrafter(), rule, spec)
-        case "model":
-            guard let draft else { throw SpecDecError.invalidArgument("--drafter model needs --draft DIR") }
-            let model = try ModelLoader.load(directory: draft)
-            return (try ModelDrafter(model: model, target: target.config, capacity: target.capacity, threads: target.pool.threadCount),
-                    rule, spec)
-        case let other: throw SpecDecError.invalidArgument("--drafter \(other) is not one of none, model, ngram, suffix")
-        }
+        return ((), rule, spec)
     }
+}
+
+/// The `stats` object of `generate --json`, speculative counters included.
+func statsJSON(_ stats: GenerationStats, threads: Int, backend: ArenaBackend, drafter: String) -> JSONObject {
+    JSONObject([
+        ("prompt_tokens", .integer(Int64(stats.promptTokens))),
+        ("generated_tokens", .integer(Int64(stats.generatedTokens))),
+        ("stop_reason", .string(stopReasonName(stats.stopReason))),
+        ("prefill_seconds", .double(stats.prefillSeconds)),
+        ("decode_seconds", .double(stats.decodeSeconds)),
+        ("prefill_tokens_per_second", .double(stats.prefillTokensPerSecond)),
+        ("decode_tokens_per_second", .double(stats.decodeTokensPerSecond)),
+        ("threads", .integer(Int64(threads))),
+        ("arena_backend", .string(backend.name)),
+        ("drafter", .string(drafter)),
+        ("target_calls", .integer(Int64(stats.targetCalls))),
+        ("tokens_per_target_call", .double(stats.tokensPerTargetCall)),
+        ("drafted_tokens", .integer(Int64(stats.draftedTokens))),
+        ("accepted_tokens", .integer(Int64(stats.acceptedTokens))),
+        ("acceptance_rate", .double(stats.draftedTokens > 0 ? Double(stats.acceptedTokens) / Double(stats.draftedTokens) : 0)),
+        ("acceptance_by_depth", .array(stats.acceptanceRateByDepth.map { .double($0) })),
+        ("draft_seconds", .double(stats.draftSeconds)),
+        ("verify_seconds", .double(stats.verifySeconds)),
+        ("sample_seconds", .double(stats.sampleSeconds)),
+    ])
 }
 
 func stopReasonName(_ reason: StopReason) -> String {

@@ -1,6 +1,7 @@
 import ArgumentParser
 import SpecDecCore
 import SpecDecJSON
+import SpecDecTokenizers
 
 /// The encoder-decoder side of `specdec generate` and `specdec score`: --source-ids, beam search.
 /// A directory whose family cannot be detected takes the decoder-only path, whose loader
@@ -18,26 +19,31 @@ extension GenerateCommand {
     /// false when the decoder-only path should run.
     func runsSeq2Seq() throws -> Bool {
         let family = modelFamily(modelOptions.model)
-        guard family == .encoderDecoder || sourceIds != nil else {
+        guard family == .encoderDecoder || sourceIds != nil || source != nil else {
             if beams > 1 { throw SpecDecError.unsupported("--beams is supported for encoder-decoder models only") }
             return false
         }
         guard family == .encoderDecoder else {
-            throw SpecDecError.invalidArgument("--source-ids is for encoder-decoder models; \(modelOptions.model) holds a decoder-only model: use --prompt-ids")
+            throw SpecDecError.invalidArgument("--source/--source-ids are for encoder-decoder models; \(modelOptions.model) holds a decoder-only model: use --prompt or --prompt-ids")
         }
-        guard let sourceIds else {
-            throw SpecDecError.invalidArgument("\(modelOptions.model) holds an encoder-decoder model: give the source with --source-ids")
+        // Marian directories have separate source and target tokenizers.
+        let tokenizers = try? TokenizerLoader.loadPair(path: modelOptions.model)
+        let ids: [Int32]
+        if let sourceIds {
+            ids = try parseIds(sourceIds, flag: "--source-ids")
+        } else if let source {
+            guard let tokenizers else { throw SpecDecError.unsupported("--source needs a tokenizer in \(modelOptions.model)") }
+            ids = tokenizers.source.encode(source, addSpecialTokens: true)
+        } else {
+            throw SpecDecError.invalidArgument("\(modelOptions.model) holds an encoder-decoder model: give the source with --source or --source-ids")
         }
-        guard drafter == "none" else {
-            throw SpecDecError.unsupported("--drafter with encoder-decoder models is not available in the CLI yet")
-        }
-        try executeSeq2Seq(source: try parseIds(sourceIds, flag: "--source-ids"))
+        try executeSeq2Seq(source: ids, outputTokenizer: tokenizers?.target)
         return true
     }
 
     /// Greedy decoding, sampling or beam search; prints the same JSON keys as the decoder-only
     /// path, plus "hypotheses" (tokens, score, ended_with_eos) for beam search.
-    private func executeSeq2Seq(source: [Int32]) throws {
+    private func executeSeq2Seq(source: [Int32], outputTokenizer: (any Tokenizer)?) throws {
         let model = try EncoderDecoderLoader.load(directory: modelOptions.model)
         let session = try Seq2SeqSession(model: model, sourceCapacity: min(source.count, model.config.maxSourcePositions),
                                          capacity: modelOptions.kvCapacity, threads: modelOptions.threads)
@@ -65,23 +71,21 @@ extension GenerateCommand {
             options.sampling.seed = seed
             options.stopTokens = stops
             options.stopAtEndOfSequence = !ignoreEos
-            tokens = try session.generate(source: source, options: options)
+            if drafter == "none" {
+                tokens = try session.generate(source: source, options: options)
+            } else {
+                tokens = try speculativeTranslation(session, source: source, options: options)
+            }
+        }
+        var text: JSONValue = .null
+        if let outputTokenizer, tokens.allSatisfy({ Int($0) < outputTokenizer.vocabSize }) {
+            text = (try? outputTokenizer.decode(tokens, skipSpecialTokens: true)).map { .string($0) } ?? .null
         }
         let stats = session.stats
         if json {
-            let statsObject = JSONObject([
-                ("prompt_tokens", .integer(Int64(stats.promptTokens))),
-                ("generated_tokens", .integer(Int64(stats.generatedTokens))),
-                ("stop_reason", .string(stopReasonName(stats.stopReason))),
-                ("prefill_seconds", .double(stats.prefillSeconds)),
-                ("decode_seconds", .double(stats.decodeSeconds)),
-                ("prefill_tokens_per_second", .double(stats.prefillTokensPerSecond)),
-                ("decode_tokens_per_second", .double(stats.decodeTokensPerSecond)),
-                ("threads", .integer(Int64(session.pool.threadCount))),
-                ("arena_backend", .string(session.arena.backend.name)),
-                ("beams", .integer(Int64(beams))),
-            ])
-            var pairs: [(String, JSONValue)] = [("tokens", idsJSON(tokens)), ("text", .null), ("stats", .object(statsObject))]
+            var statsObject = statsJSON(stats, threads: session.pool.threadCount, backend: session.arena.backend, drafter: drafter)
+            statsObject["beams"] = .integer(Int64(beams))
+            var pairs: [(String, JSONValue)] = [("tokens", idsJSON(tokens)), ("text", text), ("stats", .object(statsObject))]
             if beams > 1 {
                 pairs.append(("hypotheses", .array(hypotheses.map { h in
                     .object(JSONObject([("tokens", idsJSON(h.tokens)), ("score", .double(h.score)), ("ended_with_eos", .bool(h.endedWithEndToken))]))
@@ -89,7 +93,7 @@ extension GenerateCommand {
             }
             print(JSONValue.object(JSONObject(pairs)).serialized)
         } else {
-            print(tokens.map(String.init).joined(separator: ","))
+            if case .string(let t) = text { print(t) } else { print(tokens.map(String.init).joined(separator: ",")) }
             if hypotheses.count > 1 {
                 for (i, h) in hypotheses.enumerated() {
                     print("hypothesis \(i): score \(h.score)\(h.endedWithEndToken ? ", eos" : ""): \(h.tokens.map(String.init).joined(separator: ","))")
@@ -97,6 +101,29 @@ extension GenerateCommand {
             }
             print("\(stats.generatedTokens) tokens, decode \(format(stats.decodeTokensPerSecond)) tokens/s, prefill \(format(stats.prefillTokensPerSecond)) tokens/s, stop: \(stopReasonName(stats.stopReason))")
         }
+    }
+}
+
+extension GenerateCommand {
+    /// Speculative decoding on the decoder, with drafters that read the source.
+    func speculativeTranslation(_ session: Seq2SeqSession, source: [Int32], options: GenerationOptions) throws -> [Int32] {
+        let drafterObject: Drafter
+        switch drafter {
+        case "ngram": drafterObject = NGramDrafter(minN: 1, maxN: ngramMax)
+        case "suffix": drafterObject = SuffixDrafter()
+        case "model": throw SpecDecError.invalidArgument("--drafter model drafts with a decoder-only model; encoder-decoder targets take ngram or suffix")
+        case let other: throw SpecDecError.invalidArgument("--drafter \(other) is not one of none, model, ngram, suffix")
+        }
+        let (_, rule, spec) = try speculationSettings(sampling: options.sampling)
+        var output = [Int32](repeating: 0, count: max(1, options.maxNewTokens))
+        let result = source.withUnsafeBufferPointer { s in
+            output.withUnsafeMutableBufferPointer { o in
+                session.generateSpeculative(source: s, options: options, speculative: spec, drafter: drafterObject, rule: rule,
+                                            output: o.baseAddress!) { _, _ in .proceed }
+            }
+        }
+        if let error = result.error { throw error }
+        return Array(output[0..<result.count])
     }
 }
 
