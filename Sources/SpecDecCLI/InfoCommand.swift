@@ -10,6 +10,20 @@ struct InfoCommand: ParsableCommand {
 
     func run() throws {
         do {
+            if modelFamily(model) == .encoderDecoder {
+                let loaded = try EncoderDecoderLoader.load(directory: model)
+                let c = loaded.config
+                print(JSONValue.object(JSONObject([
+                    ("model_type", .string(c.modelType)), ("encoder_decoder", .bool(true)),
+                    ("vocab_size", .integer(Int64(c.vocabSize))), ("source_vocab_size", .integer(Int64(c.sourceVocabSize))),
+                    ("hidden_size", .integer(Int64(c.hiddenSize))), ("encoder_layers", .integer(Int64(c.encoderLayerCount))),
+                    ("decoder_layers", .integer(Int64(c.decoderLayerCount))), ("heads", .integer(Int64(c.decoderHeadCount))),
+                    ("max_source_length", .integer(Int64(c.maxSourcePositions))), ("context_length", .integer(Int64(c.contextLength))),
+                    ("decoder_start_token_id", .integer(Int64(c.decoderStartTokenId))),
+                    ("parameters", .integer(Int64(loaded.parameterCount))),
+                ])).serialized)
+                return
+            }
             let loaded = try ModelLoader.load(directory: model)
             let c = loaded.config
             let object = JSONObject([
