@@ -580,8 +580,10 @@ SPECDEC_API specdec_text_params_t specdec_text_default_params(void);
 
 /* Generates from a text prompt (NUL-terminated UTF-8): encodes it, generates (plainly,
  * or speculatively when `spec` is not NULL), streams text pieces, and writes the
- * generated text to `out_text` (NUL-terminated when room allows; *out_len excludes the
- * NUL). When `cap` is too small the call returns SPECDEC_ERR_BUFFER_TOO_SMALL with the
+ * generated text to `out_text`. On an encoder-decoder session the prompt is the source:
+ * it is encoded with the source tokenizer (Marian: source.spm) and the translation is
+ * decoded with the target one. The text is NUL-terminated when room allows (*out_len
+ * excludes the NUL). When `cap` is too small the call returns SPECDEC_ERR_BUFFER_TOO_SMALL with the
  * needed size, and the text stays available from specdec_session_text. Generated ids
  * are available from specdec_session_tokens and the statistics as usual. */
 SPECDEC_API specdec_status specdec_generate_text(specdec_session_t *session, const char *prompt,

@@ -10,6 +10,8 @@ final class HostTokenizer: Tokenizer, @unchecked Sendable {
     let vocabSize: Int
     var specialTokens: SpecialTokenIds { SpecialTokenIds() }
     private(set) var lastEncodeFailure: String?
+    /// Set when the host's decode failed (the protocol reports it as a TokenizerError).
+    private(set) var lastDecodeFailure: String?
 
     init(vtable: specdec_tokenizer_vtable_t, instance: UnsafeMutableRawPointer?, vocabSize: Int) {
         self.vtable = vtable
@@ -53,6 +55,7 @@ final class HostTokenizer: Tokenizer, @unchecked Sendable {
     }
 
     func decode(_ ids: [Int32], skipSpecialTokens: Bool) throws(TokenizerError) -> String {
+        lastDecodeFailure = nil
         if let bad = ids.first(where: { $0 < 0 || Int($0) >= vocabSize }) {
             throw TokenizerError(.idOutOfRange, "token id \(bad) is outside the vocabulary (size \(vocabSize))")
         }
@@ -69,12 +72,15 @@ final class HostTokenizer: Tokenizer, @unchecked Sendable {
                 continue
             }
             guard status == SPECDEC_OK, length <= buffer.count else {
-                throw TokenizerError(.format, "the host tokenizer's decode failed (returned \(status))")
+                let message = "the host tokenizer's decode failed (returned \(status))"
+                lastDecodeFailure = message
+                throw TokenizerError(.format, message)
             }
             let bytes = buffer[0..<length].map { UInt8(bitPattern: $0) }
             return String(decoding: bytes, as: UTF8.self)
         }
-        throw TokenizerError(.format, "the host tokenizer kept asking for a larger buffer")
+        lastDecodeFailure = "the host tokenizer kept asking for a larger buffer"
+        throw TokenizerError(.format, lastDecodeFailure!)
     }
 
     func idToPiece(_ id: Int32) -> String? { try? decode([id], skipSpecialTokens: false) }

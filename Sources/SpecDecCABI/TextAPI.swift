@@ -51,6 +51,7 @@ public func specdec_generate_text(_ session: OpaquePointer?, _ prompt: UnsafePoi
         var decoder = outputTokenizer.makeStreamingDecoder(skipSpecialTokens: t.skip_special_tokens != 0)
         var text = ""
         var streamFailure: SpecDecError? = nil
+        var textCallbackFailed = false
         let userCallback = tokenCallback(params)
         let onText = t.on_text
         let userData = t.user_data
@@ -62,6 +63,7 @@ public func specdec_generate_text(_ session: OpaquePointer?, _ prompt: UnsafePoi
             let answer = bytes.withUnsafeBufferPointer { b in
                 b.baseAddress!.withMemoryRebound(to: CChar.self, capacity: b.count) { onText(userData, $0, b.count - 1) }
             }
+            if answer < 0 { textCallbackFailed = true }
             return answer < 0 ? .fail : (answer == SPECDEC_CALLBACK_STOP ? .stop : .proceed)
         }
         let result = try ids.withUnsafeBufferPointer { (p) throws(SpecDecError) in
@@ -72,7 +74,7 @@ public func specdec_generate_text(_ session: OpaquePointer?, _ prompt: UnsafePoi
                     do throws(TokenizerError) {
                         if let piece = try decoder.step(token) { return deliver(piece) }
                     } catch {
-                        streamFailure = SpecDecError(error)
+                        streamFailure = decodeFailure(outputTokenizer, error)
                         return .fail
                     }
                     return .proceed
@@ -87,10 +89,11 @@ public func specdec_generate_text(_ session: OpaquePointer?, _ prompt: UnsafePoi
         if result.error == nil, streamFailure == nil {
             do throws(TokenizerError) {
                 if let rest = try decoder.finish() { _ = deliver(rest) }
-            } catch { streamFailure = SpecDecError(error) }
+            } catch { streamFailure = decodeFailure(outputTokenizer, error) }
         }
         handle.lastText = text
         if let streamFailure { throw streamFailure }
+        if textCallbackFailed { throw .init(.callback, "the text callback (on_text) reported a failure") }
         if let error = result.error { throw error }
         try copyText(text, to: outText, capacity: cap, length: outLen)
     }

@@ -29,6 +29,12 @@ extension SpecDecError {
     }
 }
 
+/// A decode failure as a status: a failing host callback is SPECDEC_ERR_CALLBACK.
+func decodeFailure(_ tokenizer: any Tokenizer, _ error: TokenizerError) -> SpecDecError {
+    if let host = tokenizer as? HostTokenizer, let message = host.lastDecodeFailure { return .init(.callback, message) }
+    return SpecDecError(error)
+}
+
 /// Copies UTF-8 text into a caller buffer with the (buf, cap, *out_len) convention,
 /// NUL-terminating when there is room.
 func copyText(_ text: String, to buffer: UnsafeMutablePointer<CChar>?, capacity: Int, length: UnsafeMutablePointer<Int>?) throws(SpecDecError) {
@@ -136,8 +142,9 @@ public func specdec_detokenize(_ tokenizer: OpaquePointer?, _ ids: UnsafePointer
         guard n >= 0, n == 0 || ids != nil else { throw .invalidArgument("ids is NULL or n is negative") }
         let list = n == 0 ? [] : Array(UnsafeBufferPointer(start: ids, count: Int(n)))
         let text: String
-        do throws(TokenizerError) { text = try TokenizerHandle.from(tokenizer).tokenizer.decode(list, skipSpecialTokens: skipSpecial != 0) } catch {
-            throw SpecDecError(error)
+        let t = TokenizerHandle.from(tokenizer).tokenizer
+        do throws(TokenizerError) { text = try t.decode(list, skipSpecialTokens: skipSpecial != 0) } catch {
+            throw decodeFailure(t, error)
         }
         try copyText(text, to: buf, capacity: cap, length: outLen)
     }

@@ -13,6 +13,19 @@
             ids = session.generate([1, 403, 407] * 2, max_new_tokens=32, drafter="ngram")
             print(session.stats.accepted_tokens, session.stats.acceptance_by_depth)
 
+            # Text in, text out, with the model's tokenizer (ABI 2).
+            text = session.generate_text("Once upon a time", max_new_tokens=32,
+                                         on_text=lambda piece: print(piece, end=""))
+
+    # Encoder-decoder models (Marian, BART): translate and beam search.
+    with specdec.Model("Tests/Fixtures/seq2seq/marian_f32") as mt, specdec.Session(mt) as s:
+        ids = s.translate([27, 251, 121, 7, 0], max_new_tokens=24)
+        for hyp in s.beam_search([27, 251, 121, 7, 0], beams=4, num_return=2):
+            print(hyp.tokens, hyp.score, hyp.ended_with_eos)
+
+    tok = specdec.Tokenizer.load("path/to/tokenizer.json")
+    ids = tok.encode("Hello world"); text = tok.decode(ids)
+
 The shared library is found through SPECDEC_LIBRARY, a copy inside this package,
 the repository's dist/lib (from a checkout), or the dynamic loader; see
 :mod:`specdec._ffi`.
@@ -49,7 +62,8 @@ from .errors import (
     status_string,
 )
 from .model import Model, ModelInfo
-from .session import Session, Stats
+from .session import Hypothesis, Session, Stats
+from .tokenizer import Tokenizer
 from .verifier import generate_with_verifier
 
 __version__ = SPECDEC_VERSION_STRING
@@ -59,6 +73,8 @@ __all__ = [
     "ModelInfo",
     "Session",
     "Stats",
+    "Hypothesis",
+    "Tokenizer",
     "BaseDrafter",
     "Drafter",
     "PluginDrafter",

@@ -10,8 +10,9 @@ from dataclasses import dataclass
 from typing import Callable, Iterable, List, Optional, Sequence, Tuple, Union
 
 from . import _ffi
-from .drafter import BaseDrafter, speculative_params
+from .drafter import speculative_params
 from .errors import (
+    CallbackError,
     ClosedError,
     InvalidArgumentError,
     SpecDecError,
@@ -21,6 +22,7 @@ from .errors import (
     make_error,
 )
 from .model import Model
+from .tokenizer import Tokenizer, clear_host_failure, require, take_host_failure, text_bytes
 
 INT32_MIN = -(2**31)
 INT32_MAX = 2**31 - 1
@@ -42,6 +44,8 @@ STOP_REASONS = {
 
 #: on_token(token, index) -> None/False to continue, True to stop.
 TokenCallback = Callable[[int, int], Optional[bool]]
+#: on_text(piece) -> None/False to continue, True to stop.
+TextCallback = Callable[[str], Optional[bool]]
 
 
 @dataclass(frozen=True)
@@ -473,20 +477,21 @@ class Session:
         params = _generate_params(
             max_new_tokens, temperature, top_k, top_p, min_p, repetition_penalty, seed, stops, n_stops, stop_at_eos
         )
-        spec = None
-        custom: Optional[BaseDrafter] = None
-        if drafter is not None or draft_model is not None:
-            spec, custom = speculative_params(
-                "model" if drafter is None else drafter,
-                draft_model=draft_model,
-                draft_length=draft_length,
-                acceptance=acceptance,
-                beta=beta,
-                tau=tau,
-                adaptive=adaptive,
-                ngram_min=ngram_min,
-                ngram_max=ngram_max,
-            )
+        spec, custom = _speculation(
+            drafter, draft_model, draft_length, acceptance, beta, tau, adaptive, ngram_min, ngram_max
+        )
+        lib = _ffi.lib()
+
+        def invoke(ptr, params_ref, spec_ref, out, cap, n_out):
+            if spec_ref is None:
+                return lib.specdec_generate(ptr, prompt, n_prompt, params_ref, out, cap, n_out)
+            return lib.specdec_generate_speculative(ptr, prompt, n_prompt, params_ref, spec_ref, out, cap, n_out)
+
+        return self._run_tokens(invoke, params, spec, custom, on_token, _DECODER_ONLY_HINT)
+
+    def _run_tokens(self, invoke, params, spec, custom, on_token, hint: str = "") -> List[int]:
+        """Runs one token-producing call (generate, speculative, seq2seq) with the
+        streaming callback and a custom drafter wired up; raises its error."""
         state = None
         trampoline = None
         if on_token is not None:
@@ -499,25 +504,20 @@ class Session:
         cap = max(params.max_new_tokens, 1)
         out = (ctypes.c_int32 * cap)()
         n_out = ctypes.c_int32(0)
-        lib = _ffi.lib()
         drafter_failure = None
         ptr = self._enter()
         try:
-            if spec is None:
-                code = lib.specdec_generate(
-                    ptr, prompt, n_prompt, ctypes.byref(params), out, cap, ctypes.byref(n_out)
+            if custom is not None:
+                spec.custom_drafter = custom._acquire()
+            try:
+                code = invoke(
+                    ptr, ctypes.byref(params), None if spec is None else ctypes.byref(spec), out, cap,
+                    ctypes.byref(n_out),
                 )
-            else:
+            finally:
                 if custom is not None:
-                    spec.custom_drafter = custom._acquire()
-                try:
-                    code = lib.specdec_generate_speculative(
-                        ptr, prompt, n_prompt, ctypes.byref(params), ctypes.byref(spec), out, cap, ctypes.byref(n_out)
-                    )
-                finally:
-                    if custom is not None:
-                        drafter_failure = custom._release()
-            message = last_message(ptr) if code != _ffi.SPECDEC_OK else ""
+                    drafter_failure = custom._release()
+            message = self._failure_message(ptr, code, hint)
         finally:
             self._leave()
         tokens = list(out[: max(0, min(n_out.value, cap))])
@@ -525,6 +525,386 @@ class Session:
         exc = state.exc if state is not None else None
         _raise_for_status(code, message, tokens, exc, drafter_failure)
         return tokens
+
+    def _failure_message(self, ptr, code: int, hint: str = "") -> str:
+        """The session's message for a failed call ("" for SPECDEC_OK), with `hint`
+        added when the library refused a decoder-only call on an encoder-decoder model
+        (or the reverse)."""
+        if code == _ffi.SPECDEC_OK:
+            return ""
+        message = last_message(ptr)
+        if hint and code == _ffi.SPECDEC_ERR_INVALID_ARGUMENT and ("decoder-only" in message or "encoder-decoder" in message):
+            wrong_kind = self.model.info.is_encoder_decoder == (hint is _DECODER_ONLY_HINT)
+            if wrong_kind:
+                message = f"{message} ({hint})"
+        return message
+
+    # -- text (ABI 2) -----------------------------------------------------
+
+    def generate_text(
+        self,
+        prompt: Union[str, bytes],
+        max_new_tokens: Optional[int] = None,
+        temperature: float = 0.0,
+        top_k: int = 0,
+        top_p: float = 1.0,
+        min_p: float = 0.0,
+        repetition_penalty: float = 1.0,
+        seed: int = 0,
+        stop_tokens: Iterable[int] = (),
+        stop_at_eos: bool = True,
+        on_text: Optional[TextCallback] = None,
+        *,
+        on_token: Optional[TokenCallback] = None,
+        tokenizer: Optional[Tokenizer] = None,
+        add_special_tokens: bool = True,
+        skip_special_tokens: bool = True,
+        drafter=None,
+        draft_model: Optional[Model] = None,
+        draft_length: int = 5,
+        acceptance: Union[str, int] = "greedy",
+        beta: int = 5,
+        tau: float = 3.0,
+        adaptive: bool = False,
+        ngram_min: int = 1,
+        ngram_max: int = 3,
+    ) -> str:
+        """Generates from a text prompt (``specdec_generate_text``) and returns the
+        generated text (the prompt not included).
+
+        The prompt is encoded with ``tokenizer`` (a :class:`Tokenizer`; by default the
+        model's own, :attr:`Model.tokenizer`), applying its BOS/EOS template when
+        ``add_special_tokens``; the output leaves special tokens out when
+        ``skip_special_tokens``. ``prompt`` is a str, or UTF-8 bytes (invalid UTF-8
+        raises :class:`InvalidUTF8Error`; a NUL byte :class:`InvalidArgumentError`).
+
+        ``on_text(piece)`` receives each new piece of complete text as it is generated
+        (the pieces concatenate to the result): return None/False to continue, True to
+        stop. If it raises, generation ends with :class:`CallbackError` raised from the
+        exception (``err.text``: the text streamed so far); the session stays usable.
+        ``on_token(token, index)`` streams ids as in :meth:`generate`.
+
+        Sampling, stopping and speculative options (``drafter=...``) are those of
+        :meth:`generate`. The generated ids are in :attr:`tokens` (after the prompt's)
+        and the statistics in :attr:`stats`.
+
+        On an encoder-decoder model the encoded prompt is the source and the result the
+        decoded translation (as :meth:`translate` of those ids would give).
+        """
+        require("specdec_generate_text")
+        raw_prompt = text_bytes(prompt, "prompt", nul_terminated=True)
+        stops, n_stops = _id_array(stop_tokens, "stop_tokens")
+        params = _generate_params(
+            max_new_tokens, temperature, top_k, top_p, min_p, repetition_penalty, seed, stops, n_stops, stop_at_eos
+        )
+        spec, custom = _speculation(
+            drafter, draft_model, draft_length, acceptance, beta, tau, adaptive, ngram_min, ngram_max
+        )
+        lib = _ffi.lib()
+        text_params = lib.specdec_text_default_params()
+        text_params.add_special_tokens = 1 if add_special_tokens else 0
+        text_params.skip_special_tokens = 1 if skip_special_tokens else 0
+        if tokenizer is not None:
+            if not isinstance(tokenizer, Tokenizer):
+                raise InvalidArgumentError(
+                    _ffi.SPECDEC_ERR_INVALID_ARGUMENT,
+                    f"tokenizer must be a specdec.Tokenizer, not {type(tokenizer).__name__}",
+                )
+            text_params.tokenizer = tokenizer._handle()
+        token_state = None
+        token_trampoline = None
+        if on_token is not None:
+            if not callable(on_token):
+                raise InvalidArgumentError(_ffi.SPECDEC_ERR_INVALID_ARGUMENT, "on_token must be callable")
+            token_state = _CallbackState(on_token)
+            token_trampoline = _ffi.specdec_token_callback(token_state)
+            params.callback = token_trampoline
+        text_state = _TextCallbackState(on_text)
+        text_trampoline = None
+        if on_text is not None:
+            if not callable(on_text):
+                raise InvalidArgumentError(_ffi.SPECDEC_ERR_INVALID_ARGUMENT, "on_text must be callable")
+            text_trampoline = _ffi.specdec_text_callback(text_state)
+            text_params.on_text = text_trampoline
+        cap = max(1, _initial_text_cap(params.max_new_tokens))
+        buf = ctypes.create_string_buffer(cap)
+        length = ctypes.c_size_t(0)
+        drafter_failure = None
+        host_failure = None
+        text = b""
+        ptr = self._enter()
+        try:
+            if custom is not None:
+                spec.custom_drafter = custom._acquire()
+            clear_host_failure()
+            try:
+                code = lib.specdec_generate_text(
+                    ptr, raw_prompt, ctypes.byref(params), None if spec is None else ctypes.byref(spec),
+                    ctypes.byref(text_params), buf, cap, ctypes.byref(length),
+                )
+            finally:
+                if custom is not None:
+                    drafter_failure = custom._release()
+                host_failure = take_host_failure()
+            if code == _ffi.SPECDEC_ERR_BUFFER_TOO_SMALL:
+                # The call completed; the text waits in the session.
+                code, text = self._session_text(ptr, length.value)
+            elif code == _ffi.SPECDEC_OK:
+                text = buf.raw[: length.value]
+            message = self._failure_message(ptr, code)
+        finally:
+            self._leave()
+        del token_trampoline, text_trampoline
+        callback_exc = text_state.exc if text_state.exc is not None else (
+            token_state.exc if token_state is not None else None
+        )
+        if code == _ffi.SPECDEC_ERR_CALLBACK and text_state.exc is not None and isinstance(text_state.exc, Exception):
+            detail = f"on_text raised {type(text_state.exc).__name__}: {text_state.exc}"
+            message = f"{message} ({detail})" if message else detail
+        try:
+            if code != _ffi.SPECDEC_OK and callback_exc is None and host_failure is not None:
+                # A host tokenizer raised: CallbackError from its exception (see
+                # Tokenizer._check for why the library's code is not kept).
+                _raise_for_status(_ffi.SPECDEC_ERR_CALLBACK, message, [], None, host_failure, "host tokenizer")
+            _raise_for_status(code, message, [], callback_exc, drafter_failure)
+        except CallbackError as err:
+            err.text = "".join(text_state.pieces)  # type: ignore[attr-defined]
+            raise
+        return text.decode("utf-8", errors="replace")
+
+    @staticmethod
+    def _session_text(ptr, needed: int):
+        """(status, bytes) of ``specdec_session_text``."""
+        lib = _ffi.lib()
+        cap = max(needed + 1, 16)
+        while True:
+            buf = ctypes.create_string_buffer(cap)
+            length = ctypes.c_size_t(0)
+            code = lib.specdec_session_text(ptr, buf, cap, ctypes.byref(length))
+            if code == _ffi.SPECDEC_ERR_BUFFER_TOO_SMALL and length.value >= cap:
+                cap = length.value + 1
+                continue
+            return code, (buf.raw[: length.value] if code == _ffi.SPECDEC_OK else b"")
+
+    @property
+    def text(self) -> str:
+        """The text of the session's last :meth:`generate_text` call
+        (``specdec_session_text``)."""
+        require("specdec_session_text")
+        ptr = self._enter()
+        try:
+            code, raw = self._session_text(ptr, 256)
+            check(code, ptr)
+        finally:
+            self._leave()
+        return raw.decode("utf-8", errors="replace")
+
+    # -- encoder-decoder models (ABI 2) -------------------------------------
+
+    def set_source(self, source_ids: Sequence[int]) -> None:
+        """Encodes ``source_ids`` (``specdec_session_set_source``) and empties the
+        decoder cache; afterwards :meth:`eval`, :meth:`truncate`, :attr:`tokens` and
+        :attr:`length` work on the decoder side, whose first token is the decoder start
+        token (``model.info.decoder_start_token_id``), which you evaluate yourself.
+
+        Errors: :class:`InvalidArgumentError` (a decoder-only model),
+        :class:`CapacityError` (longer than ``max_source_length``),
+        :class:`TokenOutOfRangeError` (ids beyond ``source_vocab_size``)."""
+        require("specdec_session_set_source", "the encoder-decoder API")
+        src, n_src = _id_array(source_ids, "source_ids")
+        ptr = self._enter()
+        try:
+            code = _ffi.lib().specdec_session_set_source(ptr, src, n_src)
+            message = self._failure_message(ptr, code, _SEQ2SEQ_HINT)
+        finally:
+            self._leave()
+        if code != _ffi.SPECDEC_OK:
+            raise make_error(code, message)
+
+    def translate(
+        self,
+        source_ids: Sequence[int],
+        prefix: Sequence[int] = (),
+        max_new_tokens: Optional[int] = None,
+        temperature: float = 0.0,
+        top_k: int = 0,
+        top_p: float = 1.0,
+        min_p: float = 0.0,
+        repetition_penalty: float = 1.0,
+        seed: int = 0,
+        stop_tokens: Iterable[int] = (),
+        stop_at_eos: bool = True,
+        on_token: Optional[TokenCallback] = None,
+        *,
+        drafter=None,
+        draft_model: Optional[Model] = None,
+        draft_length: int = 5,
+        acceptance: Union[str, int] = "greedy",
+        beta: int = 5,
+        tau: float = 3.0,
+        adaptive: bool = False,
+        ngram_min: int = 1,
+        ngram_max: int = 3,
+    ) -> List[int]:
+        """Generates the target sequence for ``source_ids`` on an encoder-decoder model
+        (``specdec_generate_seq2seq``) and returns its ids.
+
+        Decoding starts from the decoder start token followed by the forced target
+        ``prefix``; neither is part of the result. Sampling, stopping, streaming and
+        speculative options are those of :meth:`generate`; the drafters see the source
+        ("ngram" prompt lookup copies from it; "suffix" and :class:`specdec.Drafter`
+        objects work too). Greedy acceptance gives exactly the greedy translation.
+        """
+        require("specdec_generate_seq2seq", "the encoder-decoder API")
+        src, n_src = _id_array(source_ids, "source_ids")
+        pre, n_pre = _id_array(prefix, "prefix")
+        stops, n_stops = _id_array(stop_tokens, "stop_tokens")
+        params = _generate_params(
+            max_new_tokens, temperature, top_k, top_p, min_p, repetition_penalty, seed, stops, n_stops, stop_at_eos
+        )
+        spec, custom = _speculation(
+            drafter, draft_model, draft_length, acceptance, beta, tau, adaptive, ngram_min, ngram_max
+        )
+        lib = _ffi.lib()
+
+        def invoke(ptr, params_ref, spec_ref, out, cap, n_out):
+            return lib.specdec_generate_seq2seq(
+                ptr, src, n_src, pre if n_pre else None, n_pre, params_ref, spec_ref, out, cap, n_out
+            )
+
+        return self._run_tokens(invoke, params, spec, custom, on_token, _SEQ2SEQ_HINT)
+
+    def beam_search(
+        self,
+        source_ids: Sequence[int],
+        beams: int = 4,
+        max_new_tokens: Optional[int] = None,
+        length_penalty: float = 1.0,
+        early_stopping: Union[str, bool, int] = "heuristic",
+        num_return: int = 1,
+    ) -> List["Hypothesis"]:
+        """Beam search on an encoder-decoder model (``specdec_beam_search``), identical
+        to transformers' ``generate(num_beams=beams, ...)``.
+
+        ``early_stopping``: "heuristic" (transformers' ``False``, the default),
+        "beams" (``True``: stop when ``beams`` hypotheses ended) or "never"; the
+        booleans are accepted as in transformers. ``max_new_tokens`` defaults to the
+        library's 128. Returns up to ``num_return`` (1..beams) hypotheses, best first:
+        their ids (EOS included when they ended with it), score (the length-penalised
+        log-probability, transformers' ``sequences_scores``) and ``ended_with_eos``.
+        """
+        require("specdec_beam_search", "the encoder-decoder API")
+        src, n_src = _id_array(source_ids, "source_ids")
+        lib = _ffi.lib()
+        params = lib.specdec_beam_default_params()
+        params.beam_size = _int32(beams, "beams")
+        if max_new_tokens is not None:
+            params.max_new_tokens = _int32(max_new_tokens, "max_new_tokens")
+        params.length_penalty = float(length_penalty)
+        params.early_stopping = _early_stopping(early_stopping)
+        params.num_return = _int32(num_return, "num_return")
+        per = max(params.max_new_tokens, 1)
+        k = max(params.num_return, 1)
+        tokens = (ctypes.c_int32 * (k * per))()
+        lengths = (ctypes.c_int32 * k)()
+        scores = (ctypes.c_float * k)()
+        ended = (ctypes.c_int32 * k)()
+        count = ctypes.c_int32(0)
+        ptr = self._enter()
+        try:
+            code = lib.specdec_beam_search(
+                ptr, src, n_src, ctypes.byref(params), tokens, lengths, scores, ended, ctypes.byref(count)
+            )
+            message = self._failure_message(ptr, code, _SEQ2SEQ_HINT)
+        finally:
+            self._leave()
+        if code != _ffi.SPECDEC_OK:
+            raise make_error(code, message)
+        hypotheses = []
+        for i in range(max(0, min(count.value, k))):
+            n = max(0, min(lengths[i], per))
+            hypotheses.append(
+                Hypothesis(list(tokens[i * per : i * per + n]), float(scores[i]), bool(ended[i]))
+            )
+        return hypotheses
+
+
+_DECODER_ONLY_HINT = "encoder-decoder models generate with Session.translate() or Session.beam_search()"
+_SEQ2SEQ_HINT = "decoder-only models generate with Session.generate() or Session.generate_text()"
+
+EARLY_STOPPING = {
+    "heuristic": _ffi.SPECDEC_EARLY_STOP_HEURISTIC,
+    "beams": _ffi.SPECDEC_EARLY_STOP_BEAMS,
+    "never": _ffi.SPECDEC_EARLY_STOP_NEVER,
+}
+
+
+def _early_stopping(value) -> int:
+    if isinstance(value, bool):  # transformers' early_stopping=False / True
+        return _ffi.SPECDEC_EARLY_STOP_BEAMS if value else _ffi.SPECDEC_EARLY_STOP_HEURISTIC
+    if isinstance(value, str):
+        try:
+            return EARLY_STOPPING[value.lower()]
+        except KeyError:
+            raise InvalidArgumentError(
+                _ffi.SPECDEC_ERR_INVALID_ARGUMENT,
+                f"early_stopping must be one of {sorted(EARLY_STOPPING)} or a bool, not {value!r}",
+            ) from None
+    return _int32(value, "early_stopping")
+
+
+@dataclass(frozen=True)
+class Hypothesis:
+    """One beam search result: ids (EOS included when it ended with one), score (the
+    length-penalised log-probability) and whether it ended with EOS."""
+
+    tokens: List[int]
+    score: float
+    ended_with_eos: bool
+
+
+class _TextCallbackState:
+    """The on_text trampoline's state: the pieces streamed and the exception raised."""
+
+    __slots__ = ("fn", "exc", "pieces")
+
+    def __init__(self, fn: Optional[TextCallback]):
+        self.fn = fn
+        self.exc: Optional[BaseException] = None
+        self.pieces: List[str] = []
+
+    def __call__(self, user_data, text, length: int) -> int:
+        # Runs inside the C call: nothing may propagate out of here.
+        try:
+            piece = ctypes.string_at(text, length).decode("utf-8", errors="replace") if length else ""
+            self.pieces.append(piece)
+            return _ffi.SPECDEC_CALLBACK_STOP if self.fn(piece) else _ffi.SPECDEC_CALLBACK_CONTINUE
+        except BaseException as exc:  # noqa: B036 - re-raised by generate_text()
+            self.exc = exc
+            return -1
+
+
+def _initial_text_cap(max_new_tokens: int) -> int:
+    """Bytes first offered for generate_text's output (more come from
+    specdec_session_text when the text is longer)."""
+    return 64 + 16 * max(max_new_tokens, 0)
+
+
+def _speculation(drafter, draft_model, draft_length, acceptance, beta, tau, adaptive, ngram_min, ngram_max):
+    """(spec, custom) for a generate call: (None, None) for plain decoding."""
+    if drafter is None and draft_model is None:
+        return None, None
+    return speculative_params(
+        "model" if drafter is None else drafter,
+        draft_model=draft_model,
+        draft_length=draft_length,
+        acceptance=acceptance,
+        beta=beta,
+        tau=tau,
+        adaptive=adaptive,
+        ngram_min=ngram_min,
+        ngram_max=ngram_max,
+    )
 
 
 def _generate_params(

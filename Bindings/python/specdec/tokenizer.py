@@ -334,6 +334,7 @@ class Tokenizer:
         """Releases this reference (``specdec_tokenizer_destroy``). Idempotent."""
         with self._lock:
             ptr, self._ptr = self._ptr, None
+            self.host = None  # the C tokenizer keeps it until its last reference goes
         if ptr:
             _ffi.lib().specdec_tokenizer_destroy(ptr)
 
@@ -411,6 +412,10 @@ class Tokenizer:
         if host_exc is not None:
             detail = f"host tokenizer raised {type(host_exc).__name__}: {host_exc}"
             message = f"{message} ({detail})" if message else detail
+            # specdec_plugin.h: a failing host callback ends the call with
+            # SPECDEC_ERR_CALLBACK (some library versions report a failed decode as
+            # SPECDEC_ERR_FORMAT; the bindings report what happened).
+            code = _ffi.SPECDEC_ERR_CALLBACK
         error = make_error(code, message)
         if host_exc is not None:
             raise error from host_exc

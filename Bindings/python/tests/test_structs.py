@@ -21,7 +21,7 @@ INCLUDE = REPO_ROOT / "include"
 # Hand-computed x86-64 / LP64 layouts (also printed by examples/c/struct_sizes.c).
 EXPECTED_SIZES = {
     "specdec_model_params_t": 8,
-    "specdec_model_info_t": 56,
+    "specdec_model_info_t": 72,  # 56 in ABI 1; ABI 2 appended 4 int32 fields
     "specdec_session_params_t": 20,
     "specdec_generate_params_t": 72,
     "specdec_stats_t": 104,
@@ -32,6 +32,8 @@ EXPECTED_SIZES = {
     "specdec_drafter_vtable_t": 48,
     "specdec_verifier_vtable_t": 40,
     "specdec_host_api_t": 24,
+    # ABI 2, encoder-decoder models
+    "specdec_beam_params_t": 24,
     # ABI 2, tokenizers and text
     "specdec_text_params_t": 40,
     "specdec_tokenizer_vtable_t": 32,

@@ -65,6 +65,10 @@ pub struct specdec_model_params_t {
 pub const SPECDEC_ARCH_UNKNOWN: i32 = 0;
 pub const SPECDEC_ARCH_LLAMA: i32 = 1;
 pub const SPECDEC_ARCH_GPT2: i32 = 2;
+/// Marian / fairseq transformer (encoder-decoder, ABI 2).
+pub const SPECDEC_ARCH_MARIAN: i32 = 3;
+/// BART (encoder-decoder, ABI 2).
+pub const SPECDEC_ARCH_BART: i32 = 4;
 
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -81,6 +85,15 @@ pub struct specdec_model_info_t {
     pub eos_token_id: i32,
     pub pad_token_id: i32,
     pub num_parameters: i64,
+    // ABI 2
+    /// 1 for Marian/BART: generate with `specdec_generate_seq2seq`.
+    pub is_encoder_decoder: i32,
+    /// Encoder-decoder: ids the source may use; else vocab_size.
+    pub source_vocab_size: i32,
+    /// Encoder-decoder: the token decoding starts from; else -1.
+    pub decoder_start_token_id: i32,
+    /// Encoder-decoder: longest source; else 0.
+    pub max_source_length: i32,
 }
 
 // ---------------------------------------------------------------------------
@@ -205,6 +218,28 @@ pub struct specdec_speculative_params_t {
     pub ngram_max: i32,
     pub draft_model: *const specdec_model_t,
     pub custom_drafter: *mut specdec_drafter_t,
+}
+
+// ---------------------------------------------------------------------------
+// Encoder-decoder models (ABI 2)
+// ---------------------------------------------------------------------------
+
+/// transformers' `early_stopping=False`.
+pub const SPECDEC_EARLY_STOP_HEURISTIC: i32 = 0;
+/// `early_stopping=True`: stop when num_beams hypotheses ended.
+pub const SPECDEC_EARLY_STOP_BEAMS: i32 = 1;
+/// `early_stopping="never"`.
+pub const SPECDEC_EARLY_STOP_NEVER: i32 = 2;
+
+#[repr(C)]
+#[derive(Debug, Clone, Copy, Default, PartialEq)]
+pub struct specdec_beam_params_t {
+    pub struct_size: u32,
+    pub beam_size: i32,
+    pub max_new_tokens: i32,
+    pub length_penalty: f32,
+    pub early_stopping: i32,
+    pub num_return: i32,
 }
 
 // ---------------------------------------------------------------------------
@@ -487,6 +522,37 @@ extern "C" {
         out_cap: i32,
         out_n_tokens: *mut i32,
         out_stats: *mut specdec_stats_t,
+    ) -> specdec_status;
+
+    // Encoder-decoder models (ABI 2)
+    pub fn specdec_session_set_source(
+        session: *mut specdec_session_t,
+        source: *const i32,
+        n_source: i32,
+    ) -> specdec_status;
+    pub fn specdec_generate_seq2seq(
+        session: *mut specdec_session_t,
+        source: *const i32,
+        n_source: i32,
+        prefix: *const i32,
+        n_prefix: i32,
+        params: *const specdec_generate_params_t,
+        spec: *const specdec_speculative_params_t,
+        out_tokens: *mut i32,
+        out_cap: i32,
+        out_n_tokens: *mut i32,
+    ) -> specdec_status;
+    pub fn specdec_beam_default_params() -> specdec_beam_params_t;
+    pub fn specdec_beam_search(
+        session: *mut specdec_session_t,
+        source: *const i32,
+        n_source: i32,
+        params: *const specdec_beam_params_t,
+        out_tokens: *mut i32,
+        out_lengths: *mut i32,
+        out_scores: *mut f32,
+        out_ended_with_eos: *mut i32,
+        out_n_hypotheses: *mut i32,
     ) -> specdec_status;
 
     // Tokenizers and text (ABI 2). A libspecdec built before this part of ABI 2 does

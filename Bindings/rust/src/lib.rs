@@ -16,6 +16,20 @@
 //! let ids = session.generate_speculative(&[1, 2, 3, 1, 2], &GenerateOptions::greedy(16),
 //!                                        &Speculation::ngram().draft_length(4))?;
 //! println!("accepted {}", session.stats()?.accepted_tokens);
+//!
+//! // Text in, text out (ABI 2), with the model's tokenizer or a `Tokenizer`.
+//! let tok = specdec::Tokenizer::load("path/to/tokenizer.json")?;
+//! let text = session.generate_text_streaming("Once upon a time", &GenerateOptions::greedy(32),
+//!                                            &specdec::TextOptions::new().tokenizer(&tok),
+//!                                            |piece| { print!("{piece}"); Control::Continue })?;
+//!
+//! // Encoder-decoder models (Marian, BART): translation and beam search.
+//! let mt = Model::load("Tests/Fixtures/seq2seq/marian_f32")?;
+//! let mut s2s = Session::new(&mt, &SessionParams::new())?;
+//! let ids = s2s.translate(&[27, 251, 121, 7, 0], &[], &GenerateOptions::new().max_new_tokens(24))?;
+//! for hyp in s2s.beam_search(&[27, 251, 121, 7, 0], &specdec::BeamOptions::new().beams(4).num_return(2))? {
+//!     println!("{:?} {} {}", hyp.tokens, hyp.score, hyp.ended_with_eos);
+//! }
 //! # Ok::<(), specdec::Error>(())
 //! ```
 //!
@@ -27,14 +41,20 @@ pub mod ffi;
 mod error;
 mod generate;
 mod model;
+mod seq2seq;
 mod session;
 mod speculative;
+mod text;
+mod tokenizer;
 
 pub use error::{Error, ErrorCode, Result, SpecDecError};
 pub use generate::{Control, GenerateOptions, Stats, StopReason};
 pub use model::{Architecture, Model, ModelInfo, ModelParams};
+pub use seq2seq::{BeamOptions, EarlyStopping, Hypothesis};
 pub use session::{ArenaBackend, Logits, Session, SessionParams};
 pub use speculative::{Acceptance, DraftSource, Drafter, DrafterKind, Speculation};
+pub use text::TextOptions;
+pub use tokenizer::{SpecialToken, Tokenizer, TokenizerSource};
 
 /// Version of the header these bindings mirror.
 pub const VERSION_STRING: &str = ffi::SPECDEC_VERSION_STRING;

@@ -7,6 +7,7 @@ use std::ptr::{self, NonNull};
 use crate::error::{c_str, check, Error, ErrorCode, Result};
 use crate::ffi;
 use crate::session::{Session, SessionParams};
+use crate::tokenizer::Tokenizer;
 
 /// Model architecture (`SPECDEC_ARCH_*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -15,6 +16,10 @@ pub enum Architecture {
     /// Llama, Mistral, Qwen2.
     Llama,
     Gpt2,
+    /// Marian / fairseq transformer (encoder-decoder, ABI 2).
+    Marian,
+    /// BART (encoder-decoder, ABI 2).
+    Bart,
     /// A value this version of the bindings does not know.
     Other(i32),
 }
@@ -25,12 +30,19 @@ impl Architecture {
             ffi::SPECDEC_ARCH_UNKNOWN => Architecture::Unknown,
             ffi::SPECDEC_ARCH_LLAMA => Architecture::Llama,
             ffi::SPECDEC_ARCH_GPT2 => Architecture::Gpt2,
+            ffi::SPECDEC_ARCH_MARIAN => Architecture::Marian,
+            ffi::SPECDEC_ARCH_BART => Architecture::Bart,
             other => Architecture::Other(other),
         }
     }
 }
 
 /// `specdec_model_info_t`, with ids that may be absent as `Option`.
+///
+/// For encoder-decoder models (Marian, BART) `vocab_size` is the decoder's (target)
+/// vocabulary, `source_vocab_size` the ids a source may use, `decoder_start_token_id`
+/// the token decoding starts from and `max_source_length` the longest source. For
+/// decoder-only models they are `false`, `vocab_size`, `None` and 0.
 #[derive(Debug, Clone, PartialEq)]
 pub struct ModelInfo {
     pub architecture: Architecture,
@@ -44,6 +56,14 @@ pub struct ModelInfo {
     pub eos_token_id: Option<i32>,
     pub pad_token_id: Option<i32>,
     pub num_parameters: i64,
+    /// ABI 2: Marian/BART; generate with `Session::translate` / `Session::beam_search`.
+    pub is_encoder_decoder: bool,
+    /// ABI 2: ids a source may use (`vocab_size` for decoder-only models).
+    pub source_vocab_size: i32,
+    /// ABI 2: the token decoding starts from (encoder-decoder models).
+    pub decoder_start_token_id: Option<i32>,
+    /// ABI 2: the longest source (0 for decoder-only models).
+    pub max_source_length: i32,
 }
 
 fn id(value: i32) -> Option<i32> {
@@ -132,6 +152,10 @@ impl Model {
             eos_token_id: id(raw.eos_token_id),
             pad_token_id: id(raw.pad_token_id),
             num_parameters: raw.num_parameters,
+            is_encoder_decoder: raw.is_encoder_decoder != 0,
+            source_vocab_size: raw.source_vocab_size,
+            decoder_start_token_id: id(raw.decoder_start_token_id),
+            max_source_length: raw.max_source_length,
         }
     }
 
@@ -184,6 +208,18 @@ impl Model {
     pub fn model_type(&self) -> String {
         // SAFETY: live model; the string is owned by it.
         c_str(unsafe { ffi::specdec_model_type(self.as_ptr()) })
+    }
+
+    /// Whether this is an encoder-decoder model (Marian, BART).
+    pub fn is_encoder_decoder(&self) -> bool {
+        self.info().is_encoder_decoder
+    }
+
+    /// The tokenizer found in the model's directory (`specdec_model_get_tokenizer`), as
+    /// a new reference that may outlive the model. `ErrorCode::Unsupported` when the
+    /// directory has none (or it failed to load: the message says why).
+    pub fn tokenizer(&self) -> Result<Tokenizer> {
+        Tokenizer::from_model(self)
     }
 
     /// A session with default parameters (shorthand for `Session::new`).

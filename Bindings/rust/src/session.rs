@@ -116,7 +116,7 @@ pub struct Session<'m> {
 // SAFETY: a session may move between threads; it is used by one at a time.
 unsafe impl Send for Session<'_> {}
 
-fn count(n: usize, what: &str) -> Result<i32> {
+pub(crate) fn count(n: usize, what: &str) -> Result<i32> {
     i32::try_from(n).map_err(|_| {
         Error::new(
             ErrorCode::InvalidArgument,
@@ -125,14 +125,14 @@ fn count(n: usize, what: &str) -> Result<i32> {
     })
 }
 
-struct CallbackState<F> {
-    f: F,
-    panic: Option<Box<dyn Any + Send>>,
-    aborted: bool,
+pub(crate) struct CallbackState<F> {
+    pub(crate) f: F,
+    pub(crate) panic: Option<Box<dyn Any + Send>>,
+    pub(crate) aborted: bool,
 }
 
 /// The C callback: runs the closure, and never lets a panic unwind into C.
-unsafe extern "C" fn trampoline<F>(user_data: *mut c_void, token: i32, index: i32) -> i32
+pub(crate) unsafe extern "C" fn trampoline<F>(user_data: *mut c_void, token: i32, index: i32) -> i32
 where
     F: FnMut(i32, i32) -> Control,
 {
@@ -155,7 +155,7 @@ where
 }
 
 /// The result of a streaming call, with the closure's panic or abort in the message.
-fn streaming_result(
+pub(crate) fn streaming_result(
     result: Result<Vec<i32>>,
     panic: &mut Option<Box<dyn Any + Send>>,
     aborted: bool,
@@ -181,7 +181,7 @@ fn streaming_result(
     }
 }
 
-fn panic_text(payload: &(dyn Any + Send)) -> String {
+pub(crate) fn panic_text(payload: &(dyn Any + Send)) -> String {
     if let Some(s) = payload.downcast_ref::<&str>() {
         (*s).to_string()
     } else if let Some(s) = payload.downcast_ref::<String>() {
@@ -438,7 +438,7 @@ impl<'m> Session<'m> {
         streaming_result(result, &mut state.panic, state.aborted)
     }
 
-    fn run_speculative(
+    pub(crate) fn run_speculative(
         &mut self,
         prompt: &[i32],
         options: &GenerateOptions,
@@ -496,6 +496,60 @@ impl<'m> Session<'m> {
         user_data: *mut c_void,
     ) -> Result<Vec<i32>> {
         let n_prompt = count(prompt.len(), "n_prompt")?;
+        self.run_tokens(
+            options,
+            callback,
+            user_data,
+            ModelKind::DecoderOnly,
+            |session, raw, out, cap, n_out| {
+                // SAFETY: live session; prompt holds n_prompt ids; raw (and the stop tokens
+                // it points to, owned by `options`) live for the call; out holds cap ids;
+                // the callback's user_data outlives the call (owned by the caller's frame);
+                // `spec` and the model/drafter it points to are borrowed for the call.
+                unsafe {
+                    match spec {
+                        None => ffi::specdec_generate(
+                            session,
+                            prompt.as_ptr(),
+                            n_prompt,
+                            raw,
+                            out,
+                            cap,
+                            n_out,
+                        ),
+                        Some(spec) => ffi::specdec_generate_speculative(
+                            session,
+                            prompt.as_ptr(),
+                            n_prompt,
+                            raw,
+                            spec,
+                            out,
+                            cap,
+                            n_out,
+                        ),
+                    }
+                }
+            },
+        )
+    }
+
+    /// Runs one token-producing call (`call(session, params, out, cap, n_out)`: generate,
+    /// speculative or seq2seq) with the options and streaming callback wired up, and turns
+    /// its status into the result (partial tokens on `ErrorCode::Callback`).
+    pub(crate) fn run_tokens(
+        &mut self,
+        options: &GenerateOptions,
+        callback: ffi::specdec_token_callback,
+        user_data: *mut c_void,
+        expect: ModelKind,
+        call: impl FnOnce(
+            *mut ffi::specdec_session_t,
+            &ffi::specdec_generate_params_t,
+            *mut i32,
+            i32,
+            &mut i32,
+        ) -> i32,
+    ) -> Result<Vec<i32>> {
         count(options.stop_tokens.len(), "n_stop_tokens")?;
         let mut raw = options.to_raw();
         raw.callback = callback;
@@ -503,38 +557,12 @@ impl<'m> Session<'m> {
         let mut out = vec![0i32; options.max_new_tokens.max(1) as usize];
         let cap = count(out.len(), "out_cap")?;
         let mut n_out = 0i32;
-        // SAFETY: live session; prompt holds n_prompt ids; raw (and the stop tokens it
-        // points to, owned by `options`) live for the call; out holds cap ids; the
-        // callback's user_data outlives the call (owned by the caller's frame); `spec`
-        // and the model/drafter it points to are borrowed for the call.
-        let status = unsafe {
-            match spec {
-                None => ffi::specdec_generate(
-                    self.as_ptr(),
-                    prompt.as_ptr(),
-                    n_prompt,
-                    &raw,
-                    out.as_mut_ptr(),
-                    cap,
-                    &mut n_out,
-                ),
-                Some(spec) => ffi::specdec_generate_speculative(
-                    self.as_ptr(),
-                    prompt.as_ptr(),
-                    n_prompt,
-                    &raw,
-                    spec,
-                    out.as_mut_ptr(),
-                    cap,
-                    &mut n_out,
-                ),
-            }
-        };
+        let status = call(self.as_ptr(), &raw, out.as_mut_ptr(), cap, &mut n_out);
         out.truncate((n_out.max(0) as usize).min(out.len()));
         match ErrorCode::from_status(status) {
             None => Ok(out),
             Some(code) => {
-                let err = Error::new(code, last_message(Some(self.as_ptr())));
+                let err = Error::new(code, self.failure_message(code, expect));
                 if code == ErrorCode::Callback {
                     Err(err.with_partial_tokens(out))
                 } else {
@@ -543,6 +571,36 @@ impl<'m> Session<'m> {
             }
         }
     }
+
+    /// The session's message for a failed call, with a hint when the library refused a
+    /// call meant for the other kind of model (decoder-only vs encoder-decoder).
+    pub(crate) fn failure_message(&self, code: ErrorCode, expect: ModelKind) -> String {
+        let message = last_message(Some(self.as_ptr()));
+        if code != ErrorCode::InvalidArgument
+            || !(message.contains("encoder-decoder") || message.contains("decoder-only"))
+        {
+            return message;
+        }
+        let encoder_decoder = self.model.info().is_encoder_decoder;
+        match expect {
+            ModelKind::DecoderOnly if encoder_decoder => format!(
+                "{message} (encoder-decoder models generate with Session::translate or Session::beam_search)"
+            ),
+            ModelKind::EncoderDecoder if !encoder_decoder => format!(
+                "{message} (decoder-only models generate with Session::generate or Session::generate_text)"
+            ),
+            _ => message,
+        }
+    }
+}
+
+/// Which kind of model a call is meant for (for the hint in refusal messages).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum ModelKind {
+    DecoderOnly,
+    EncoderDecoder,
+    /// Either kind (no hint).
+    Any,
 }
 
 impl Drop for Session<'_> {

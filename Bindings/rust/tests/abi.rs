@@ -74,11 +74,16 @@ fn struct_layouts_match_hand_computed_c_layouts() {
             size_of::<specdec_model_info_t>(),
             align_of::<specdec_model_info_t>()
         ),
-        (56, 8)
+        (72, 8)
     );
     assert_eq!(offset_of!(specdec_model_info_t, architecture), 4);
     assert_eq!(offset_of!(specdec_model_info_t, pad_token_id), 40);
     assert_eq!(offset_of!(specdec_model_info_t, num_parameters), 48);
+    // ABI 2: appended (56 bytes in ABI 1).
+    assert_eq!(offset_of!(specdec_model_info_t, is_encoder_decoder), 56);
+    assert_eq!(offset_of!(specdec_model_info_t, source_vocab_size), 60);
+    assert_eq!(offset_of!(specdec_model_info_t, decoder_start_token_id), 64);
+    assert_eq!(offset_of!(specdec_model_info_t, max_source_length), 68);
 
     assert_eq!(
         (
@@ -198,6 +203,19 @@ fn abi2_struct_layouts_match_hand_computed_c_layouts() {
     assert_eq!(size_of::<specdec_host_api_t>(), 24);
     assert_eq!(offset_of!(specdec_host_api_t, version_number), 16);
 
+    assert_eq!(
+        (
+            size_of::<specdec_beam_params_t>(),
+            align_of::<specdec_beam_params_t>()
+        ),
+        (24, 4)
+    );
+    assert_eq!(offset_of!(specdec_beam_params_t, beam_size), 4);
+    assert_eq!(offset_of!(specdec_beam_params_t, max_new_tokens), 8);
+    assert_eq!(offset_of!(specdec_beam_params_t, length_penalty), 12);
+    assert_eq!(offset_of!(specdec_beam_params_t, early_stopping), 16);
+    assert_eq!(offset_of!(specdec_beam_params_t, num_return), 20);
+
     assert_eq!(size_of::<specdec_text_params_t>(), 40);
     assert_eq!(offset_of!(specdec_text_params_t, tokenizer), 8);
     assert_eq!(offset_of!(specdec_text_params_t, on_text), 24);
@@ -271,6 +289,7 @@ fn struct_sizes_match_the_c_compiler() {
             "specdec_tokenizer_vtable_t",
             size_of::<specdec_tokenizer_vtable_t>(),
         ),
+        ("specdec_beam_params_t", size_of::<specdec_beam_params_t>()),
     ];
     for (name, size) in expected {
         let line = text
@@ -335,6 +354,32 @@ fn default_params_carry_their_size_and_documented_defaults() {
         );
         assert!(sp.draft_model.is_null() && sp.custom_drafter.is_null());
     }
+    unsafe {
+        let b = specdec_beam_default_params();
+        assert_eq!(b.struct_size as usize, size_of::<specdec_beam_params_t>());
+        assert_eq!(
+            (
+                b.beam_size,
+                b.max_new_tokens,
+                b.length_penalty,
+                b.early_stopping,
+                b.num_return
+            ),
+            (4, 128, 1.0, SPECDEC_EARLY_STOP_HEURISTIC, 1)
+        );
+        let t = specdec_text_default_params();
+        assert_eq!(t.struct_size as usize, size_of::<specdec_text_params_t>());
+        assert_eq!((t.add_special_tokens, t.skip_special_tokens), (1, 1));
+        assert!(t.tokenizer.is_null() && t.on_text.is_none() && t.user_data.is_null());
+    }
+    let beam = specdec::BeamOptions::default();
+    assert_eq!(
+        (beam.beam_size, beam.max_new_tokens, beam.num_return),
+        (4, 128, 1)
+    );
+    assert_eq!(beam.early_stopping, specdec::EarlyStopping::Heuristic);
+    let text = specdec::TextOptions::default();
+    assert!(text.add_special_tokens && text.skip_special_tokens && text.tokenizer.is_none());
     let spec = specdec::Speculation::default();
     assert!(matches!(spec.drafter, specdec::DrafterKind::Ngram));
     assert_eq!(spec.acceptance, specdec::Acceptance::Greedy);
