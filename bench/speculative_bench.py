@@ -58,7 +58,7 @@ def measure(args, label: str, model: str, prompts: list[list[int]], drafters: li
         speed = statistics.median(speeds)
         if name == "none":
             plain_speed = speed
-        rows.append((label, name + (f" (k={k})" if name != "none" else ""), speed, statistics.mean(per_call),
+        rows.append((label, name + (f" (k={k}{', adaptive' if '--adaptive' in extra else ''})" if name != "none" else ""), speed, statistics.mean(per_call),
                      accepted / drafted if drafted else 0.0, speed / plain_speed if plain_speed else 1.0))
         print(f"[speculative_bench] {label} {name}: {speed:.1f} tok/s", file=sys.stderr, flush=True)
     return rows

@@ -1,0 +1,63 @@
+#!/usr/bin/env bash
+# Decoder-only decoding speed: libspecdec vs llama.cpp vs transformers, in one run.
+#
+#   bash bench/run_decoder_bench.sh [extra decoder_bench.py options, e.g. --threads 1 2 --repeats 5]
+#
+# 1. installs the Python packages it needs (skipped when they import),
+# 2. builds the engine with scripts/build.sh (-> dist/bin/specdec),
+# 3. creates the random-initialised 134M-parameter Llama and its GGUF under bench/work/
+#    (git-ignored; reused when present) and checks the GGUF against transformers,
+# 4. runs bench/decoder_bench.py and writes the table to bench/results/decoder.md.
+#
+# Environment: PYTHON (default python3), SPECDEC (default dist/bin/specdec),
+# SKIP_BUILD=1 to use an existing binary, SKIP_PIP=1 to never call pip.
+set -euo pipefail
+
+ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+cd "$ROOT"
+PYTHON="${PYTHON:-python3}"
+SPECDEC="${SPECDEC:-$ROOT/dist/bin/specdec}"
+WORK="$ROOT/bench/work"
+MODEL="$WORK/llama134m"
+GGUF="$WORK/llama134m-f32.gguf"
+RESULTS="$ROOT/bench/results"
+
+say() { printf '[run_decoder_bench] %s\n' "$*" >&2; }
+
+# 1. Python dependencies ------------------------------------------------------------------
+if [[ "${SKIP_PIP:-0}" != 1 ]]; then
+    if ! "$PYTHON" -c 'import torch, transformers, safetensors' 2>/dev/null; then
+        say "installing torch 2.13.0 (CPU), transformers, safetensors"
+        "$PYTHON" -m pip install -q torch==2.13.0 transformers safetensors
+    fi
+    if ! "$PYTHON" -c 'import llama_cpp, gguf' 2>/dev/null; then
+        say "installing llama-cpp-python and gguf (llama-cpp-python compiles llama.cpp: several minutes)"
+        "$PYTHON" -m pip install -q llama-cpp-python gguf
+    fi
+fi
+
+# 2. The engine ---------------------------------------------------------------------------
+if [[ "${SKIP_BUILD:-0}" != 1 ]]; then
+    if [[ -f scripts/build.sh ]]; then
+        say "building libspecdec with scripts/build.sh"
+        if ! bash scripts/build.sh >&2; then
+            say "WARNING: scripts/build.sh failed; the table will lack libspecdec unless $SPECDEC exists"
+        fi
+    else
+        say "WARNING: scripts/build.sh not found; using $SPECDEC if it exists"
+    fi
+fi
+[[ -x "$SPECDEC" ]] || say "WARNING: $SPECDEC not found: libspecdec will be reported as not run"
+
+# 3. Model and GGUF -----------------------------------------------------------------------
+mkdir -p "$WORK" "$RESULTS"
+"$PYTHON" bench/make_llama_bench_model.py "$MODEL"
+if [[ ! -f "$GGUF" || "$MODEL/model.safetensors" -nt "$GGUF" ]]; then
+    "$PYTHON" bench/convert_llama_to_gguf.py "$MODEL" "$GGUF" --force --verify
+fi
+
+# 4. Benchmark ----------------------------------------------------------------------------
+say "running the benchmark (engines one after another; keep the machine otherwise idle)"
+"$PYTHON" bench/decoder_bench.py --model "$MODEL" --gguf "$GGUF" --specdec "$SPECDEC" \
+    --json-out "$RESULTS/decoder.json" "$@" | tee "$RESULTS/decoder.md"
+say "table written to bench/results/decoder.md"
