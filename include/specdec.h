@@ -349,7 +349,8 @@ SPECDEC_API specdec_status specdec_session_get_stats(const specdec_session_t *se
 
 /* Who drafts. */
 #define SPECDEC_DRAFTER_NONE    0  /* plain decoding */
-#define SPECDEC_DRAFTER_MODEL   1  /* `draft_model`, a smaller model with the same vocabulary */
+#define SPECDEC_DRAFTER_MODEL   1  /* `draft_model`, a smaller model with the same vocabulary (of the
+                                      same family: encoder-decoder for encoder-decoder targets) */
 #define SPECDEC_DRAFTER_NGRAM   2  /* prompt lookup: n-gram matches in the prompt and output */
 #define SPECDEC_DRAFTER_SUFFIX  3  /* suffix tree over prompt, output and the session's earlier
                                       requests; proposes token trees */

@@ -143,6 +143,21 @@ final class SessionHandle {
         switch engine { case .decoder(let s): try s.truncate(to: length); case .seq2seq(let s): try s.truncate(to: length) }
     }
 
+    private var seq2seqDrafters: [ObjectIdentifier: (model: ModelHandle, drafter: Seq2SeqModelDrafter)] = [:]
+
+    /// An encoder-decoder draft model for an encoder-decoder target, kept with the session.
+    func seq2seqModelDrafter(for draft: ModelHandle) throws(SpecDecError) -> Seq2SeqModelDrafter {
+        if let existing = seq2seqDrafters[ObjectIdentifier(draft)] { return existing.drafter }
+        let session = try seq2seqSession()
+        guard case .encoderDecoder(let model) = draft.loaded else {
+            throw .invalidArgument("the draft model for an encoder-decoder target must be an encoder-decoder model too")
+        }
+        let made = try Seq2SeqModelDrafter(model: model, target: session.config, capacity: session.capacity,
+                                           threads: session.pool.threadCount, backend: session.arena.backend)
+        seq2seqDrafters[ObjectIdentifier(draft)] = (draft, made)
+        return made
+    }
+
     var suffixDrafter: SuffixDrafter {
         if let suffix { return suffix }
         let made = SuffixDrafter()

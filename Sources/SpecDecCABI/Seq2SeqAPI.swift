@@ -29,7 +29,8 @@ func runSeq2Seq(_ handle: SessionHandle, source: UnsafeBufferPointer<Int32>, pre
         drafter = NGramDrafter()
         speculative.draftLength = 0
     case SPECDEC_DRAFTER_MODEL:
-        throw .invalidArgument("SPECDEC_DRAFTER_MODEL drafts with a decoder-only model; an encoder-decoder target needs NGRAM, SUFFIX or CUSTOM")
+        guard let draftModel = p.draft_model else { throw .invalidArgument("SPECDEC_DRAFTER_MODEL needs draft_model") }
+        drafter = try handle.seq2seqModelDrafter(for: ModelHandle.from(draftModel))
     default:
         guard let d = try standaloneDrafter(p, suffix: { handle.suffixDrafter }) else {
             throw .invalidArgument("drafter \(p.drafter) is not one of the SPECDEC_DRAFTER_* values")

@@ -111,7 +111,10 @@ extension GenerateCommand {
         switch drafter {
         case "ngram": drafterObject = NGramDrafter(minN: 1, maxN: ngramMax)
         case "suffix": drafterObject = SuffixDrafter()
-        case "model": throw SpecDecError.invalidArgument("--drafter model drafts with a decoder-only model; encoder-decoder targets take ngram or suffix")
+        case "model":
+            guard let draft else { throw SpecDecError.invalidArgument("--drafter model needs --draft DIR") }
+            drafterObject = try Seq2SeqModelDrafter(model: try EncoderDecoderLoader.load(directory: draft), target: session.config,
+                                                    capacity: session.capacity, threads: session.pool.threadCount)
         case let other: throw SpecDecError.invalidArgument("--drafter \(other) is not one of none, model, ngram, suffix")
         }
         let (_, rule, spec) = try speculationSettings(sampling: options.sampling)

@@ -37,6 +37,12 @@ import Testing
             spec.drafter = SPECDEC_DRAFTER_NGRAM
             #expect(specdec_generate_seq2seq(session, src, Int32(src.count), nil, 0, &gp, &spec, &out, gp.max_new_tokens, &n) == SPECDEC_OK)
             #expect(Array(out[0..<Int(n)]) == reference.greedyIds)
+            // The model drafting for itself.
+            spec.drafter = SPECDEC_DRAFTER_MODEL
+            spec.draft_model = model
+            #expect(specdec_generate_seq2seq(session, src, Int32(src.count), nil, 0, &gp, &spec, &out, gp.max_new_tokens, &n) == SPECDEC_OK,
+                    "\(String(cString: specdec_session_error_message(session)))")
+            #expect(Array(out[0..<Int(n)]) == reference.greedyIds)
             // A forced prefix: the first greedy tokens, then the rest follows.
             let prefix = Array(reference.greedyIds.prefix(3))
             #expect(specdec_generate_seq2seq(session, src, Int32(src.count), prefix, 3, &gp, nil, &out, gp.max_new_tokens, &n) == SPECDEC_OK)

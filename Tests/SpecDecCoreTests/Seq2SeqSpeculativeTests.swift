@@ -59,4 +59,30 @@ import Testing
         #expect(result.error == nil && copier.sawSource)
         #expect(Array(output[0..<result.count]) == reference.greedyIds)
     }
+
+    /// An encoder-decoder draft model: the target drafting for itself is always accepted;
+    /// a draft with another vocabulary is refused.
+    @Test func encoderDecoderDraftModel() throws {
+        let directory = Seq2SeqFixtures.directory("marian_f32")
+        let reference = try Seq2SeqReference(directory: directory)
+        let model = try EncoderDecoderLoader.load(directory: directory)
+        let session = try Seq2SeqSession(model: model, capacity: 64)
+        let drafter = try Seq2SeqModelDrafter(model: model, target: model.config, capacity: 64, threads: 1)
+        var options = GenerationOptions()
+        options.maxNewTokens = reference.greedyIds.count
+        var spec = SpeculativeOptions()
+        spec.draftLength = 4
+        var output = [Int32](repeating: 0, count: options.maxNewTokens)
+        let result = reference.sourceIds.withUnsafeBufferPointer { source in
+            output.withUnsafeMutableBufferPointer { out in
+                session.generateSpeculative(source: source, options: options, speculative: spec, drafter: drafter,
+                                            rule: GreedyAcceptance(), output: out.baseAddress!) { _, _ in .proceed }
+            }
+        }
+        #expect(result.error == nil)
+        #expect(Array(output[0..<result.count]) == reference.greedyIds)
+        #expect(session.stats.draftedTokens > 0 && session.stats.acceptedTokens == session.stats.draftedTokens)
+        let other = try EncoderDecoderLoader.load(directory: Seq2SeqFixtures.directory("marian_f16"))
+        #expect(throws: SpecDecError.self) { _ = try Seq2SeqModelDrafter(model: other, target: model.config, capacity: 64, threads: 1) }
+    }
 }
