@@ -8,9 +8,9 @@ import Testing
     let fixture = Fixtures.decoder("llama_f32")
     let prompt: [Int32] = [9, 10, 11, 12, 9, 10, 11, 12, 9, 10]
 
-    func withSession(_ body: (OpaquePointer?, OpaquePointer?) throws -> Void) throws {
+    func withSession(_ directory: String? = nil, _ body: (OpaquePointer?, OpaquePointer?) throws -> Void) throws {
         var model: OpaquePointer? = nil
-        #expect(fixture.withCString { specdec_model_load($0, nil, &model) } == SPECDEC_OK)
+        #expect((directory ?? fixture).withCString { specdec_model_load($0, nil, &model) } == SPECDEC_OK)
         defer { specdec_model_destroy(model) }
         var session: OpaquePointer? = nil
         var sp = specdec_session_default_params()
@@ -105,8 +105,10 @@ import Testing
         var acceptedCalls = 0
     }
 
-    @Test func hostDrafterThroughAVtable() throws {
-        try withSession { _, session in
+    /// On every decoder fixture: a host drafter through the vtable reproduces greedy.
+    @Test(arguments: Fixtures.decoderNames)
+    func hostDrafterThroughAVtable(_ name: String) throws {
+        try withSession(Fixtures.decoder(name)) { _, session in
             let (_, plain) = generate(session, spec: nil)
             var vtable = specdec_drafter_vtable_t()
             vtable.struct_size = UInt32(MemoryLayout<specdec_drafter_vtable_t>.size)
