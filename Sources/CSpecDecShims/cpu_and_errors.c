@@ -1,6 +1,8 @@
 #include "CSpecDecShims.h"
 #include <string.h>
 
+/* Compiled for the baseline ISA so that the check itself runs on any x86-64 CPU. */
+__attribute__((target("arch=x86-64")))
 int specdec_cpu_supported(void) {
     __builtin_cpu_init();
     return __builtin_cpu_supports("avx512f") && __builtin_cpu_supports("avx512bw") &&
