@@ -58,7 +58,8 @@ def measure(args, label: str, model: str, prompts: list[list[int]], drafters: li
         speed = statistics.median(speeds)
         if name == "none":
             plain_speed = speed
-        rows.append((label, name + (f" (k={k}{', adaptive' if '--adaptive' in extra else ''})" if name != "none" else ""), speed, statistics.mean(per_call),
+        what = name if not draft else f"{name}: {os.path.basename(draft.rstrip('/'))}"
+        rows.append((label, what + (f" (k={k}{', adaptive' if '--adaptive' in extra else ''})" if name != "none" else ""), speed, statistics.mean(per_call),
                      accepted / drafted if drafted else 0.0, speed / plain_speed if plain_speed else 1.0))
         print(f"[speculative_bench] {label} {name}: {speed:.1f} tok/s", file=sys.stderr, flush=True)
     return rows
@@ -69,6 +70,7 @@ def main() -> None:
     ap.add_argument("--specdec", required=True)
     ap.add_argument("--target", required=True, help="the random-weight Llama of the decoder benchmark")
     ap.add_argument("--layer-draft", help="a draft made of the target's first layer (same architecture)")
+    ap.add_argument("--small-draft", help="a random Llama of about a tenth of the target's size, same vocabulary")
     ap.add_argument("--stories")
     ap.add_argument("--stories-draft")
     ap.add_argument("--threads", type=int, default=2)
@@ -81,6 +83,8 @@ def main() -> None:
     target_prompts = [passage + [13] + passage[:8]]
     rows = []
     drafters = [("none", None, 0, []), ("ngram", None, 8, []), ("suffix", None, 8, [])]
+    if args.small_draft:
+        drafters += [("model", args.small_draft, 4, []), ("model", args.small_draft, 4, ["--adaptive"])]
     if args.layer_draft:
         drafters += [("model", args.layer_draft, 4, []), ("model", args.layer_draft, 4, ["--adaptive"])]
     rows += measure(args, "llama 134M (random weights)", args.target, target_prompts, drafters)
