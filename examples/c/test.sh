@@ -208,6 +208,21 @@ $(cat "$BUILD/plugin.err")"
         fail "plugin: fewer target calls than tokens" "$(cat "$BUILD/plugin.err")"
     fi
 
+    # The plugin on every decoder fixture.
+    for other in llama_f16 llama_bf16 llama_sharded mistral_f32 qwen2_f32 gpt2_f32 gpt2_f16; do
+        odir="$FIXTURES/$other"
+        [ -f "$odir/reference.json" ] || continue
+        o=$(json_ids "$odir/reference.json" prompt_ids)
+        oplain=$("$BUILD/generate" "$odir" "$o,$o" 40 2>/dev/null)
+        ogot=$("$BUILD/speculative" --plugin "$PLUGIN" --config "max_ngram=3" --acceptance greedy "$odir" "$o,$o" 40 2>/dev/null)
+        if [ -n "$oplain" ] && [ "$ogot" = "$oplain" ]; then
+            pass "plugin drafter on $other: output equals plain greedy"
+        else
+            fail "plugin drafter on $other: output equals plain greedy" "got  $ogot
+want $oplain"
+        fi
+    done
+
     for drafter in ngram suffix "model --draft-model $FIXTURES/llama_f16" "model --draft-model $dir"; do
         # shellcheck disable=SC2086 # the drafter options are split on purpose
         got=$("$BUILD/speculative" --drafter $drafter "$dir" "$prompt" 40 2>"$BUILD/builtin.err")
