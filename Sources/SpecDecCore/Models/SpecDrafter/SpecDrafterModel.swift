@@ -1,0 +1,233 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// SpecDec's Spec-Drafter (Xia et al.; the authors' BlockNAT): a non-autoregressive
+/// encoder-decoder that fills k mask slots after the verified prefix in one pass.
+/// Post-norm layers, learned positions (row = index + 2) added before every decoder
+/// layer, no embedding scaling, bidirectional decoder self-attention, exact GELU, a soft
+/// copy of the source embeddings as the mask slots' input, and the output projection tied
+/// to the token embeddings. See training/README.md for the tensor names.
+public final class SpecDrafterModel: @unchecked Sendable {
+    struct Attention {
+        var wq, wk, wv, wo: Matrix
+        var bq, bk, bv, bo: Matrix
+    }
+    struct Norm { var weight, bias: Matrix }
+    struct FeedForward { var up, down: Matrix; var upBias, downBias: Matrix }
+    struct EncoderLayer { var attention: Attention; var norm1: Norm; var ffn: FeedForward; var norm2: Norm }
+    struct DecoderLayer { var selfAttention: Attention; var norm1: Norm; var cross: Attention; var norm2: Norm; var ffn: FeedForward; var norm3: Norm }
+
+    public let config: SpecDrafterConfig
+    let weights: WeightStore
+    let embedding: Matrix         // [V, d]
+    let encoderPositions: Matrix  // [P+2, d]
+    let decoderPositions: Matrix  // [P+2, d]
+    let copyProjection: Matrix    // [d, d]
+    let encoderLayers: [EncoderLayer]
+    let decoderLayers: [DecoderLayer]
+
+    public init(directory: String) throws(SpecDecError) {
+        let c = try SpecDrafterConfig.load(directory: directory)
+        config = c
+        let w = try WeightStore(directory: directory)
+        weights = w
+        let d = c.hiddenSize
+        embedding = try w.matrix("embed_tokens.weight", rows: c.vocabSize, columns: d)
+        encoderPositions = try w.matrix("encoder.embed_positions.weight", rows: c.maxPositions + 2, columns: d)
+        decoderPositions = try w.matrix("decoder.embed_positions.weight", rows: c.maxPositions + 2, columns: d)
+        copyProjection = try w.matrix("decoder.copy_attn.weight", rows: d, columns: d)
+        func attention(_ p: String) throws(SpecDecError) -> Attention {
+            Attention(wq: try w.matrix(p + "q_proj.weight", rows: d, columns: d), wk: try w.matrix(p + "k_proj.weight", rows: d, columns: d),
+                      wv: try w.matrix(p + "v_proj.weight", rows: d, columns: d), wo: try w.matrix(p + "out_proj.weight", rows: d, columns: d),
+                      bq: try w.vector(p + "q_proj.bias", count: d), bk: try w.vector(p + "k_proj.bias", count: d),
+                      bv: try w.vector(p + "v_proj.bias", count: d), bo: try w.vector(p + "out_proj.bias", count: d))
+        }
+        func norm(_ p: String) throws(SpecDecError) -> Norm {
+            Norm(weight: try w.vector(p + ".weight", count: d), bias: try w.vector(p + ".bias", count: d))
+        }
+        func ffn(_ p: String, _ f: Int) throws(SpecDecError) -> FeedForward {
+            FeedForward(up: try w.matrix(p + "fc1.weight", rows: f, columns: d), down: try w.matrix(p + "fc2.weight", rows: d, columns: f),
+                        upBias: try w.vector(p + "fc1.bias", count: f), downBias: try w.vector(p + "fc2.bias", count: d))
+        }
+        var encoder: [EncoderLayer] = []
+        for l in 0..<c.encoderLayerCount {
+            let p = "encoder.layers.\(l)."
+            encoder.append(EncoderLayer(attention: try attention(p + "self_attn."), norm1: try norm(p + "self_attn_layer_norm"),
+                                        ffn: try ffn(p, c.encoderFeedForwardSize), norm2: try norm(p + "final_layer_norm")))
+        }
+        var decoder: [DecoderLayer] = []
+        for l in 0..<c.decoderLayerCount {
+            let p = "decoder.layers.\(l)."
+            decoder.append(DecoderLayer(selfAttention: try attention(p + "self_attn."), norm1: try norm(p + "self_attn_layer_norm"),
+                                        cross: try attention(p + "encoder_attn."), norm2: try norm(p + "encoder_attn_layer_norm"),
+                                        ffn: try ffn(p, c.decoderFeedForwardSize), norm3: try norm(p + "final_layer_norm")))
+        }
+        encoderLayers = encoder
+        decoderLayers = decoder
+    }
+
+    /// The encoded source: encoder output H, token embeddings e and e + positions, [S][d].
+    public struct EncodedSource {
+        public var length: Int
+        var output: [Float]
+        var embeddings: [Float]
+        var embeddingsWithPositions: [Float]
+    }
+
+    public func encode(_ source: [Int32]) throws(SpecDecError) -> EncodedSource {
+        let c = config, d = c.hiddenSize, n = source.count
+        guard n >= 1 else { throw .invalidArgument("the drafter needs a source of at least one token") }
+        guard n <= c.maxPositions else {
+            throw .init(.capacity, "the source has \(n) tokens but the drafter has \(c.maxPositions) positions")
+        }
+        if let bad = source.first(where: { $0 < 0 || Int($0) >= c.vocabSize }) {
+            throw .init(.tokenOutOfRange, "source token \(bad) is outside the drafter's vocabulary [0, \(c.vocabSize))")
+        }
+        var e = [Float](repeating: 0, count: n * d)
+        var x = e
+        for j in 0..<n {
+            let row = embedding[Int(source[j])], pos = encoderPositions[j + c.positionOffset]
+            for i in 0..<d { e[j * d + i] = row[i]; x[j * d + i] = row[i] + pos[i] }
+        }
+        let withPositions = x
+        for layer in encoderLayers {
+            selfAttention(&x, count: n, layer.attention, heads: c.encoderHeadCount)
+            normalize(&x, count: n, layer.norm1)
+            feedForward(&x, count: n, layer.ffn, width: c.encoderFeedForwardSize)
+            normalize(&x, count: n, layer.norm2)
+        }
+        return EncodedSource(length: n, output: x, embeddings: e, embeddingsWithPositions: withPositions)
+    }
+
+    /// Logits of the k mask slots after `prefix` ([k][V], row-major).
+    public func draftLogits(_ source: EncodedSource, prefix: [Int32], k: Int) throws(SpecDecError) -> [Float] {
+        let c = config, d = c.hiddenSize, t = prefix.count + k
+        guard k >= 1 else { throw .invalidArgument("the drafter needs at least one slot") }
+        guard t <= c.maxPositions else {
+            throw .init(.capacity, "prefix (\(prefix.count)) plus \(k) slots exceed the drafter's \(c.maxPositions) positions")
+        }
+        if let bad = prefix.first(where: { $0 < 0 || Int($0) >= c.vocabSize }) {
+            throw .init(.tokenOutOfRange, "token \(bad) is outside the drafter's vocabulary [0, \(c.vocabSize))")
+        }
+        let input = prefix + [Int32](repeating: Int32(c.maskTokenId), count: k)
+        // Positions r_t and the soft copy of the source embeddings for the mask slots.
+        var r = [Float](repeating: 0, count: t * d)
+        for i in 0..<t { let row = decoderPositions[i + c.positionOffset]; for j in 0..<d { r[i * d + j] = row[j] } }
+        var projected = [Float](repeating: 0, count: t * d)
+        multiply(r, count: t, copyProjection, bias: nil, into: &projected)
+        var y = [Float](repeating: 0, count: t * d)
+        var scores = [Float](repeating: 0, count: source.length)
+        for i in 0..<t {
+            if Int(input[i]) != c.maskTokenId {
+                let row = embedding[Int(input[i])]
+                for j in 0..<d { y[i * d + j] = row[j] }
+                continue
+            }
+            for s in 0..<source.length {
+                var dot: Float = 0
+                for j in 0..<d { dot += projected[i * d + j] * source.embeddingsWithPositions[s * d + j] }
+                scores[s] = dot
+            }
+            scores.withUnsafeMutableBufferPointer { VectorOps.softmax($0.baseAddress!, count: source.length) }
+            for s in 0..<source.length {
+                let weight = scores[s]
+                for j in 0..<d { y[i * d + j] += weight * source.embeddings[s * d + j] }
+            }
+        }
+        for layer in decoderLayers {
+            for i in 0..<(t * d) { y[i] += r[i] }
+            selfAttention(&y, count: t, layer.selfAttention, heads: c.decoderHeadCount)
+            normalize(&y, count: t, layer.norm1)
+            crossAttention(&y, count: t, memory: source, layer.cross, heads: c.decoderHeadCount)
+            normalize(&y, count: t, layer.norm2)
+            feedForward(&y, count: t, layer.ffn, width: c.decoderFeedForwardSize)
+            normalize(&y, count: t, layer.norm3)
+        }
+        let slots = Array(y[(prefix.count * d)...])
+        var logits = [Float](repeating: 0, count: k * c.vocabSize)
+        multiply(slots, count: k, embedding, bias: nil, into: &logits)
+        return logits
+    }
+
+    // MARK: - Layers (single-threaded: the drafter's matrices are small)
+
+    private func multiply(_ x: [Float], count: Int, _ w: Matrix, bias: Matrix?, into y: inout [Float]) {
+        x.withUnsafeBufferPointer { xb in
+            y.withUnsafeMutableBufferPointer { yb in
+                MatrixMultiply.multiply(w, bias: bias?.pointer, x: xb.baseAddress!, xStride: w.columns, tokens: count,
+                                        y: yb.baseAddress!, yStride: w.rows, rows: 0..<w.rows)
+            }
+        }
+    }
+
+    private func attend(queries: [Float], keys: [Float], values: [Float], queryCount: Int, keyCount: Int, heads: Int) -> [Float] {
+        let d = config.hiddenSize, hd = d / heads
+        var out = [Float](repeating: 0, count: queryCount * d)
+        var scores = [Float](repeating: 0, count: keyCount)
+        queries.withUnsafeBufferPointer { q in
+            keys.withUnsafeBufferPointer { k in
+                values.withUnsafeBufferPointer { v in
+                    out.withUnsafeMutableBufferPointer { o in
+                        scores.withUnsafeMutableBufferPointer { s in
+                            for t in 0..<queryCount {
+                                for h in 0..<heads {
+                                    // Every key is visible: bidirectional attention.
+                                    SpecDecCore.Attention.attend(
+                                        query: q.baseAddress! + t * d + h * hd, keys: k.baseAddress! + h * hd,
+                                        values: v.baseAddress! + h * hd, stride: d, headDim: hd,
+                                        visibility: .init(cached: 0..<keyCount, batchStart: 0, batchIndex: 0, batchCount: 0, batchMask: nil),
+                                        scores: s.baseAddress!, out: o.baseAddress! + t * d + h * hd)
+                                }
+                            }
+                        }
+                    }
+                }
+            }
+        }
+        return out
+    }
+
+    private func project(_ x: [Float], count: Int, _ a: Attention, heads: Int, memory: [Float]? = nil, memoryCount: Int = 0) -> [Float] {
+        let d = config.hiddenSize
+        let kvSource = memory ?? x, kvCount = memory == nil ? count : memoryCount
+        var q = [Float](repeating: 0, count: count * d)
+        var k = [Float](repeating: 0, count: kvCount * d), v = k
+        multiply(x, count: count, a.wq, bias: a.bq, into: &q)
+        multiply(kvSource, count: kvCount, a.wk, bias: a.bk, into: &k)
+        multiply(kvSource, count: kvCount, a.wv, bias: a.bv, into: &v)
+        let mixed = attend(queries: q, keys: k, values: v, queryCount: count, keyCount: kvCount, heads: heads)
+        var out = [Float](repeating: 0, count: count * d)
+        multiply(mixed, count: count, a.wo, bias: a.bo, into: &out)
+        return out
+    }
+
+    private func selfAttention(_ x: inout [Float], count: Int, _ a: Attention, heads: Int) {
+        let update = project(x, count: count, a, heads: heads)
+        for i in 0..<x.count { x[i] += update[i] }
+    }
+
+    private func crossAttention(_ x: inout [Float], count: Int, memory: EncodedSource, _ a: Attention, heads: Int) {
+        let update = project(x, count: count, a, heads: heads, memory: memory.output, memoryCount: memory.length)
+        for i in 0..<x.count { x[i] += update[i] }
+    }
+
+    private func normalize(_ x: inout [Float], count: Int, _ n: Norm) {
+        let d = config.hiddenSize
+        x.withUnsafeMutableBufferPointer { b in
+            for t in 0..<count {
+                let row = b.baseAddress! + t * d
+                VectorOps.layerNorm(row, weight: n.weight.pointer, bias: n.bias.pointer, epsilon: config.normEpsilon, count: d, out: row)
+            }
+        }
+    }
+
+    private func feedForward(_ x: inout [Float], count: Int, _ f: FeedForward, width: Int) {
+        var hidden = [Float](repeating: 0, count: count * width)
+        multiply(x, count: count, f.up, bias: f.upBias, into: &hidden)
+        for i in 0..<hidden.count { let v = hidden[i]; hidden[i] = 0.5 * v * (1 + erff(v * 0.70710678118654752)) }
+        var out = [Float](repeating: 0, count: count * config.hiddenSize)
+        multiply(hidden, count: count, f.down, bias: f.downBias, into: &out)
+        for i in 0..<x.count { x[i] += out[i] }
+    }
+}
