@@ -118,7 +118,8 @@ typedef struct specdec_model_params {
 SPECDEC_API specdec_model_params_t specdec_model_default_params(void);
 
 /* Loads a model from a Hugging Face directory: config.json plus model.safetensors,
- * or a sharded model.safetensors.index.json with its shards. fp32 weights are
+ * or a sharded model.safetensors.index.json with its shards (decoder-only, Marian/BART,
+ * or a SpecDec Spec-Drafter exported by training/export_drafter.py). fp32 weights are
  * memory-mapped; fp16 and bf16 weights are widened to fp32 at load time.
  *   dir:       borrowed, NUL-terminated path.
  *   params:    borrowed; NULL means specdec_model_default_params().
@@ -140,6 +141,7 @@ SPECDEC_API void specdec_model_destroy(specdec_model_t *model);
 #define SPECDEC_ARCH_GPT2    2
 #define SPECDEC_ARCH_MARIAN  3  /* Marian / fairseq transformer (encoder-decoder, ABI 2) */
 #define SPECDEC_ARCH_BART    4  /* BART (encoder-decoder, ABI 2) */
+#define SPECDEC_ARCH_SPEC_DRAFTER 5  /* SpecDec's Spec-Drafter: a draft model only (ABI 2) */
 
 typedef struct specdec_model_info {
     uint32_t struct_size;     /* set by the caller: sizeof(specdec_model_info_t) */
@@ -355,6 +357,11 @@ SPECDEC_API specdec_status specdec_session_get_stats(const specdec_session_t *se
 #define SPECDEC_DRAFTER_SUFFIX  3  /* suffix tree over prompt, output and the session's earlier
                                       requests; proposes token trees */
 #define SPECDEC_DRAFTER_CUSTOM  4  /* `custom_drafter`: a host vtable or a .so plugin */
+#define SPECDEC_DRAFTER_SPECDEC 5  /* SpecDec's Spec-Drafter (`draft_model`, loaded from a
+                                      specdec_drafter directory) for encoder-decoder targets:
+                                      fills its k mask slots in one pass; draft_length must be
+                                      the k it was trained with. Pair it with SPECDEC_ACCEPT_TOPK
+                                      (Spec-Verification; beta 1 = greedy). */
 
 /* How drafts are accepted. */
 #define SPECDEC_ACCEPT_GREEDY   0  /* exact argmax match: output identical to greedy decoding */

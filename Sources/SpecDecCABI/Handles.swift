@@ -5,6 +5,8 @@ import SpecDecTokenizers
 enum LoadedModel {
     case decoder(any DecoderModel)
     case encoderDecoder(EncoderDecoderModel)
+    /// SpecDec's Spec-Drafter: only ever a draft model (SPECDEC_DRAFTER_SPECDEC).
+    case specDrafter(SpecDrafterModel)
 }
 
 /// What a `specdec_model_t *` points to.
@@ -22,32 +24,57 @@ final class ModelHandle {
         switch loaded {
         case .decoder(let m): typeName = OwnedCString(m.config.modelType)
         case .encoderDecoder(let m): typeName = OwnedCString(m.config.modelType)
+        case .specDrafter: typeName = OwnedCString("specdec_drafter")
         }
     }
 
     var vocabSize: Int {
-        switch loaded { case .decoder(let m): return m.config.vocabSize; case .encoderDecoder(let m): return m.config.vocabSize }
+        switch loaded {
+        case .decoder(let m): return m.config.vocabSize
+        case .encoderDecoder(let m): return m.config.vocabSize
+        case .specDrafter(let m): return m.config.vocabSize
+        }
     }
     var contextLength: Int {
-        switch loaded { case .decoder(let m): return m.config.contextLength; case .encoderDecoder(let m): return m.config.contextLength }
+        switch loaded {
+        case .decoder(let m): return m.config.contextLength
+        case .encoderDecoder(let m): return m.config.contextLength
+        case .specDrafter(let m): return m.config.maxPositions
+        }
     }
     var bosTokenId: Int? {
-        switch loaded { case .decoder(let m): return m.config.bosTokenId; case .encoderDecoder(let m): return m.config.bosTokenId }
+        switch loaded {
+        case .decoder(let m): return m.config.bosTokenId
+        case .encoderDecoder(let m): return m.config.bosTokenId
+        case .specDrafter: return nil
+        }
     }
     var eosTokenIds: [Int] {
-        switch loaded { case .decoder(let m): return m.config.eosTokenIds; case .encoderDecoder(let m): return m.config.eosTokenIds }
+        switch loaded {
+        case .decoder(let m): return m.config.eosTokenIds
+        case .encoderDecoder(let m): return m.config.eosTokenIds
+        case .specDrafter(let m): return m.config.eosTokenId.map { [$0] } ?? []
+        }
     }
     var padTokenId: Int? {
-        switch loaded { case .decoder(let m): return m.config.padTokenId; case .encoderDecoder(let m): return m.config.padTokenId }
+        switch loaded {
+        case .decoder(let m): return m.config.padTokenId
+        case .encoderDecoder(let m): return m.config.padTokenId
+        case .specDrafter(let m): return m.config.padTokenId
+        }
     }
     var parameterCount: Int {
-        switch loaded { case .decoder(let m): return m.parameterCount; case .encoderDecoder(let m): return m.parameterCount }
+        switch loaded {
+        case .decoder(let m): return m.parameterCount
+        case .encoderDecoder(let m): return m.parameterCount
+        case .specDrafter: return 0
+        }
     }
 
     /// The decoder-only model, or an error naming the call to use instead.
     func decoderModel(for purpose: String) throws(SpecDecError) -> any DecoderModel {
         guard case .decoder(let m) = loaded else {
-            throw .invalidArgument("\(directory) is an encoder-decoder model; \(purpose) needs a decoder-only model")
+            throw .invalidArgument("\(directory) is not a decoder-only model; \(purpose) needs one")
         }
         return m
     }
@@ -155,6 +182,22 @@ final class SessionHandle {
         let made = try Seq2SeqModelDrafter(model: model, target: session.config, capacity: session.capacity,
                                            threads: session.pool.threadCount, backend: session.arena.backend)
         seq2seqDrafters[ObjectIdentifier(draft)] = (draft, made)
+        return made
+    }
+
+    private var specDecDrafters: [ObjectIdentifier: (model: ModelHandle, drafter: SpecDecDrafter)] = [:]
+
+    /// SpecDec's drafter for this encoder-decoder session, kept with the session.
+    func specDecDrafter(for draft: ModelHandle, draftLength: Int) throws(SpecDecError) -> SpecDecDrafter {
+        if let existing = specDecDrafters[ObjectIdentifier(draft)], existing.drafter.model.config.blockSize == draftLength {
+            return existing.drafter
+        }
+        let session = try seq2seqSession()
+        guard case .specDrafter(let model) = draft.loaded else {
+            throw .invalidArgument("SPECDEC_DRAFTER_SPECDEC needs a Spec-Drafter (model_type specdec_drafter) as draft_model")
+        }
+        let made = try SpecDecDrafter(model: model, target: session.config, requestedLength: draftLength)
+        specDecDrafters[ObjectIdentifier(draft)] = (draft, made)
         return made
     }
 

@@ -20,9 +20,13 @@ public func specdec_model_load(_ dir: UnsafePointer<CChar>?, _ params: UnsafePoi
         let p = try readParams(params, defaults: specdec_model_default_params(), name: "specdec_model_params_t")
         let directory = String(cString: dir)
         let loaded: LoadedModel
+        if isSpecDrafter(directory) {
+            loaded = .specDrafter(try SpecDrafterModel(directory: directory))
+        } else {
         switch try ModelFamily.detect(directory: directory) {
         case .decoderOnly: loaded = .decoder(try ModelLoader.load(directory: directory, useMmap: p.use_mmap != 0))
         case .encoderDecoder: loaded = .encoderDecoder(try EncoderDecoderLoader.load(directory: directory, useMmap: p.use_mmap != 0))
+        }
         }
         outModel.pointee = OpaquePointer(Unmanaged.passRetained(ModelHandle(loaded, directory: directory)).toOpaque())
     }
@@ -60,6 +64,17 @@ public func specdec_model_get_info(_ model: OpaquePointer?, _ outInfo: UnsafeMut
             info.source_vocab_size = Int32(c.vocabSize)
             info.decoder_start_token_id = -1
             info.max_source_length = 0
+        case .specDrafter(let m):
+            let c = m.config
+            info.architecture = SPECDEC_ARCH_SPEC_DRAFTER
+            info.hidden_size = Int32(c.hiddenSize)
+            info.num_layers = Int32(c.decoderLayerCount)
+            info.num_heads = Int32(c.decoderHeadCount)
+            info.num_kv_heads = Int32(c.decoderHeadCount)
+            info.is_encoder_decoder = 1
+            info.source_vocab_size = Int32(c.vocabSize)
+            info.decoder_start_token_id = -1
+            info.max_source_length = Int32(c.maxPositions)
         case .encoderDecoder(let m):
             let c = m.config
             info.architecture = c.architecture == .marian ? SPECDEC_ARCH_MARIAN : SPECDEC_ARCH_BART
@@ -112,4 +127,10 @@ private let emptyString: StaticString = ""
 public func specdec_model_type(_ model: OpaquePointer?) -> UnsafePointer<CChar> {
     guard let model else { return UnsafeRawPointer(emptyString.utf8Start).assumingMemoryBound(to: CChar.self) }
     return UnsafePointer(ModelHandle.from(model).typeName.pointer)
+}
+
+/// Whether a directory holds SpecDec's Spec-Drafter (model_type "specdec_drafter").
+func isSpecDrafter(_ directory: String) -> Bool {
+    guard let bytes = try? MappedFile.readAll(FileSystem.join(directory, "config.json")) else { return false }
+    return String(decoding: bytes, as: UTF8.self).contains("\"specdec_drafter\"")
 }

@@ -31,6 +31,9 @@ func runSeq2Seq(_ handle: SessionHandle, source: UnsafeBufferPointer<Int32>, pre
     case SPECDEC_DRAFTER_MODEL:
         guard let draftModel = p.draft_model else { throw .invalidArgument("SPECDEC_DRAFTER_MODEL needs draft_model") }
         drafter = try handle.seq2seqModelDrafter(for: ModelHandle.from(draftModel))
+    case SPECDEC_DRAFTER_SPECDEC:
+        guard let draftModel = p.draft_model else { throw .invalidArgument("SPECDEC_DRAFTER_SPECDEC needs a Spec-Drafter as draft_model") }
+        drafter = try handle.specDecDrafter(for: ModelHandle.from(draftModel), draftLength: Int(p.draft_length))
     default:
         guard let d = try standaloneDrafter(p, suffix: { handle.suffixDrafter }) else {
             throw .invalidArgument("drafter \(p.drafter) is not one of the SPECDEC_DRAFTER_* values")

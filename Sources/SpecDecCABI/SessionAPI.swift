@@ -27,6 +27,8 @@ public func specdec_session_create(_ model: OpaquePointer?, _ params: UnsafePoin
         case .encoderDecoder(let m):
             engine = .seq2seq(try Seq2SeqSession(model: m, capacity: Int(p.kv_capacity), threads: Int(p.n_threads),
                                                  backend: backend, maxBatch: Int(p.max_batch)))
+        case .specDrafter:
+            throw .invalidArgument("a Spec-Drafter drafts for an encoder-decoder target (SPECDEC_DRAFTER_SPECDEC); it takes no session of its own")
         }
         let handle = SessionHandle(engine: engine, modelHandle: modelHandle)
         outSession.pointee = OpaquePointer(Unmanaged.passRetained(handle).toOpaque())

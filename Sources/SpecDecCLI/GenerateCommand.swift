@@ -23,7 +23,7 @@ struct GenerateCommand: ParsableCommand {
     @Option var seed: UInt64 = 0
     @Option(name: .customLong("stop-ids"), help: "Extra stop token ids, comma-separated.") var stopIds: String?
     @Flag(name: .customLong("ignore-eos"), help: "Do not stop at the model's EOS token.") var ignoreEos = false
-    @Option(help: "Speculative decoding: none, model, ngram or suffix.") var drafter: String = "none"
+    @Option(help: "Speculative decoding: none, model, ngram, suffix, or specdec (encoder-decoder targets; --draft is a Spec-Drafter).") var drafter: String = "none"
     @Option(help: "Draft model directory (--drafter model).") var draft: String?
     @Option(name: .customLong("draft-len"), help: "Most draft tokens per round.") var draftLength: Int = 5
     @Option(help: "Acceptance rule: greedy, sample or topk.") var accept: String?
@@ -121,6 +121,7 @@ extension GenerateCommand {
         case "none": return nil
         case "ngram": return (NGramDrafter(minN: 1, maxN: ngramMax), rule, spec)
         case "suffix": return (SuffixDrafter(), rule, spec)
+        case "specdec": throw SpecDecError.invalidArgument("--drafter specdec drafts for encoder-decoder targets; \(modelOptions.model) is decoder-only")
         case "model":
             guard let draft else { throw SpecDecError.invalidArgument("--drafter model needs --draft DIR") }
             let model = try ModelLoader.load(directory: draft)

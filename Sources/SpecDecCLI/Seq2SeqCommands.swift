@@ -111,11 +111,15 @@ extension GenerateCommand {
         switch drafter {
         case "ngram": drafterObject = NGramDrafter(minN: 1, maxN: ngramMax)
         case "suffix": drafterObject = SuffixDrafter()
+        case "specdec":
+            guard let draft else { throw SpecDecError.invalidArgument("--drafter specdec needs --draft DIR (a Spec-Drafter)") }
+            drafterObject = try SpecDecDrafter(model: try SpecDrafterModel(directory: draft), target: session.config,
+                                               requestedLength: draftLength)
         case "model":
             guard let draft else { throw SpecDecError.invalidArgument("--drafter model needs --draft DIR") }
             drafterObject = try Seq2SeqModelDrafter(model: try EncoderDecoderLoader.load(directory: draft), target: session.config,
                                                     capacity: session.capacity, threads: session.pool.threadCount)
-        case let other: throw SpecDecError.invalidArgument("--drafter \(other) is not one of none, model, ngram, suffix")
+        case let other: throw SpecDecError.invalidArgument("--drafter \(other) is not one of none, model, ngram, suffix, specdec")
         }
         let (_, rule, spec) = try speculationSettings(sampling: options.sampling)
         var output = [Int32](repeating: 0, count: max(1, options.maxNewTokens))

@@ -39,3 +39,43 @@ import Testing
         #expect(throws: SpecDecError.self) { _ = try model.draftLogits(encoded, prefix: [Int32](repeating: 4, count: model.config.maxPositions), k: 5) }
     }
 }
+
+import CSpecDecABI
+
+/// The Spec-Drafter through the C ABI: it loads as a model, serves only as a draft model,
+/// and refuses a target of another vocabulary or a draft length it was not trained for.
+@Suite struct SpecDrafterCABITests {
+    @Test func loadsAndRefusesMisuse() throws {
+        var drafter: OpaquePointer? = nil
+        #expect((SpecDrafterParityTests.directory + "/tiny-drafter").withCString { specdec_model_load($0, nil, &drafter) } == SPECDEC_OK)
+        defer { specdec_model_destroy(drafter) }
+        var info = specdec_model_info_t()
+        info.struct_size = UInt32(MemoryLayout<specdec_model_info_t>.size)
+        #expect(specdec_model_get_info(drafter, &info) == SPECDEC_OK && info.architecture == SPECDEC_ARCH_SPEC_DRAFTER)
+        var session: OpaquePointer? = nil
+        #expect(specdec_session_create(drafter, nil, &session) == SPECDEC_ERR_INVALID_ARGUMENT)
+
+        var target: OpaquePointer? = nil
+        #expect(Seq2SeqFixtures.directory("marian_f32").withCString { specdec_model_load($0, nil, &target) } == SPECDEC_OK)
+        defer { specdec_model_destroy(target) }
+        #expect(specdec_session_create(target, nil, &session) == SPECDEC_OK)
+        defer { specdec_session_destroy(session) }
+        var gp = specdec_generate_default_params()
+        gp.max_new_tokens = 4
+        var spec = specdec_speculative_default_params()
+        spec.drafter = SPECDEC_DRAFTER_SPECDEC
+        spec.acceptance = SPECDEC_ACCEPT_TOPK
+        spec.draft_model = drafter
+        spec.draft_length = 7   // the fixture was trained for k = 5
+        var out = [Int32](repeating: 0, count: 4)
+        var n: Int32 = 0
+        let source: [Int32] = [5, 6, 7, 0]
+        #expect(specdec_generate_seq2seq(session, source, 4, nil, 0, &gp, &spec, &out, 4, &n) == SPECDEC_ERR_INVALID_ARGUMENT)
+        #expect(String(cString: specdec_session_error_message(session)).contains("trained for k = 5"))
+        spec.draft_length = 5
+        #expect(specdec_generate_seq2seq(session, source, 4, nil, 0, &gp, &spec, &out, 4, &n) == SPECDEC_ERR_INVALID_ARGUMENT)
+        #expect(String(cString: specdec_session_error_message(session)).contains("incompatible vocabularies"))
+        spec.drafter = SPECDEC_DRAFTER_NONE
+        #expect(specdec_generate_seq2seq(session, source, 4, nil, 0, &gp, &spec, &out, 4, &n) == SPECDEC_OK)
+    }
+}
