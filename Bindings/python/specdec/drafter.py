@@ -38,6 +38,8 @@ DRAFTERS = {
     "ngram": _ffi.SPECDEC_DRAFTER_NGRAM,
     "suffix": _ffi.SPECDEC_DRAFTER_SUFFIX,
     "custom": _ffi.SPECDEC_DRAFTER_CUSTOM,
+    # SpecDec's Spec-Drafter for encoder-decoder targets: pass it as draft_model.
+    "specdec": _ffi.SPECDEC_DRAFTER_SPECDEC,
 }
 
 ACCEPTANCE_RULES = {

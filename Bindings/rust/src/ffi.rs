@@ -69,6 +69,7 @@ pub const SPECDEC_ARCH_GPT2: i32 = 2;
 pub const SPECDEC_ARCH_MARIAN: i32 = 3;
 /// BART (encoder-decoder, ABI 2).
 pub const SPECDEC_ARCH_BART: i32 = 4;
+pub const SPECDEC_ARCH_SPEC_DRAFTER: i32 = 5;
 
 #[repr(C)]
 #[derive(Debug, Clone, Copy, Default, PartialEq)]
@@ -191,6 +192,7 @@ pub const SPECDEC_DRAFTER_MODEL: i32 = 1;
 pub const SPECDEC_DRAFTER_NGRAM: i32 = 2;
 pub const SPECDEC_DRAFTER_SUFFIX: i32 = 3;
 pub const SPECDEC_DRAFTER_CUSTOM: i32 = 4;
+pub const SPECDEC_DRAFTER_SPECDEC: i32 = 5;
 
 pub const SPECDEC_ACCEPT_GREEDY: i32 = 0;
 pub const SPECDEC_ACCEPT_SAMPLE: i32 = 1;

@@ -42,6 +42,9 @@ pub enum DrafterKind<'a> {
     Model(&'a Model),
     /// A [`Drafter`]: a Rust [`DraftSource`] or a plugin.
     Custom(&'a Drafter),
+    /// SpecDec's Spec-Drafter (a model loaded from a `specdec_drafter` directory) for
+    /// encoder-decoder targets; the draft length must be the k it was trained with.
+    SpecDec(&'a Model),
 }
 
 /// Options of a speculative generate call (builder style). Defaults are the library's
@@ -109,6 +112,9 @@ impl<'a> Speculation<'a> {
     pub fn custom(drafter: &'a Drafter) -> Self {
         Self::new(DrafterKind::Custom(drafter))
     }
+    pub fn specdec(spec_drafter: &'a Model) -> Self {
+        Self::new(DrafterKind::SpecDec(spec_drafter))
+    }
     pub fn drafter(mut self, drafter: DrafterKind<'a>) -> Self {
         self.drafter = drafter;
         self
@@ -150,6 +156,10 @@ impl<'a> Speculation<'a> {
             DrafterKind::Custom(drafter) => {
                 raw.custom_drafter = drafter.as_ptr();
                 ffi::SPECDEC_DRAFTER_CUSTOM
+            }
+            DrafterKind::SpecDec(model) => {
+                raw.draft_model = model.as_ptr();
+                ffi::SPECDEC_DRAFTER_SPECDEC
             }
         };
         match self.acceptance {
