@@ -16,8 +16,8 @@ swift test
 echo "== libspecdec.so exports and dependencies"
 bash Tests/library/check_library.sh
 
-echo "== specdec command and the fairseq converter"
-SPECDEC_CLI_REQUIRED=1 python3 -m pytest -q Tests/cli Tests/converter
+echo "== specdec command and the fairseq converters"
+SPECDEC_CLI_REQUIRED=1 python3 -m pytest -q Tests/cli Tests/converter training/tests
 
 echo "== C host"
 bash examples/c/test.sh
