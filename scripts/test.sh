@@ -7,8 +7,9 @@ root=$PWD
 
 bash scripts/build.sh
 python3 -m pytest --version >/dev/null 2>&1 || python3 -m pip install -q pytest
-# The fairseq converter's tests build fairseq-shaped checkpoints with torch (CPU build).
-python3 -c 'import torch, safetensors' 2>/dev/null || python3 -m pip install -q torch==2.13.0 safetensors
+# The converters' tests build fairseq-shaped checkpoints with torch (CPU build) and check
+# exports with transformers.
+python3 -c 'import torch, safetensors, transformers' 2>/dev/null || python3 -m pip install -q torch==2.13.0 safetensors transformers
 
 echo "== Swift tests"
 swift test
