@@ -79,3 +79,34 @@ import CSpecDecABI
         #expect(specdec_generate_seq2seq(session, source, 4, nil, 0, &gp, &spec, &out, 4, &n) == SPECDEC_OK)
     }
 }
+
+/// SpecDec end to end in the engine: a Spec-Drafter drafts for marian_f32 and
+/// Spec-Verification accepts; with beta = 1 the output is the target's greedy output
+/// whatever the (random) drafter proposes, and looser settings still run.
+@Suite struct SpecDecEndToEndTests {
+    @Test func specVerificationWithBetaOneIsGreedy() throws {
+        let directory = Seq2SeqFixtures.directory("marian_f32")
+        let reference = try Seq2SeqReference(directory: directory)
+        let target = try EncoderDecoderLoader.load(directory: directory)
+        let specDrafter = try SpecDrafterModel(directory: SpecDrafterParityTests.directory + "/marian-drafter")
+        var options = GenerationOptions()
+        options.maxNewTokens = reference.greedyIds.count
+        var spec = SpeculativeOptions()
+        spec.draftLength = specDrafter.config.blockSize
+        for (beta, tau) in [(1, Float(0)), (5, Float(3))] {
+            let session = try Seq2SeqSession(model: target, capacity: 64)
+            let drafter = try SpecDecDrafter(model: specDrafter, target: target.config, requestedLength: spec.draftLength)
+            var output = [Int32](repeating: 0, count: options.maxNewTokens)
+            let result = reference.sourceIds.withUnsafeBufferPointer { source in
+                output.withUnsafeMutableBufferPointer { out in
+                    session.generateSpeculative(source: source, options: options, speculative: spec, drafter: drafter,
+                                                rule: TopBetaToleranceAcceptance(beta: beta, tau: tau), output: out.baseAddress!) { _, _ in .proceed }
+                }
+            }
+            #expect(result.error == nil)
+            #expect(session.stats.draftedTokens > 0)
+            if beta == 1 { #expect(Array(output[0..<result.count]) == reference.greedyIds) }
+            #expect(result.count == reference.greedyIds.count || output[result.count - 1] == Int32(reference.eosTokenId))
+        }
+    }
+}

@@ -92,3 +92,19 @@ def test_misuse_is_reported() -> None:
     assert out["error"]["status"] == 8  # capacity: longer than max_position_embeddings
     out = run("score", "--model", marian, "--source-ids", "5,0", "--target-ids", "999", "--json", check=False)
     assert out["error"]["status"] == 6  # token out of range
+
+
+def test_specdec_drafter_with_beta_one_is_greedy():
+    """--drafter specdec with Spec-Verification at beta 1 reproduces greedy translation."""
+    ref = reference("marian_f32")
+    drafter = REPO / "Tests" / "Fixtures" / "specdec" / "marian-drafter"
+    out = subprocess.run([str(SPECDEC), "generate", "--model", str(FIXTURES / "marian_f32"), "--source-ids", ids(ref["source_ids"]),
+                          "--max-new-tokens", str(len(ref["greedy_ids"])), "--drafter", "specdec", "--draft", str(drafter),
+                          "--draft-len", "4", "--accept", "topk", "--beta", "1", "--tau", "3", "--json"],
+                         capture_output=True, text=True, check=True)
+    result = json.loads(out.stdout.strip().splitlines()[-1])
+    assert result["tokens"] == ref["greedy_ids"]
+    assert result["stats"]["drafted_tokens"] > 0
+    bad = subprocess.run([str(SPECDEC), "generate", "--model", str(FIXTURES / "marian_f32"), "--source-ids", ids(ref["source_ids"]),
+                          "--drafter", "specdec", "--draft", str(drafter), "--draft-len", "25", "--json"], capture_output=True, text=True)
+    assert bad.returncode != 0 and "trained for k = 4" in bad.stdout
