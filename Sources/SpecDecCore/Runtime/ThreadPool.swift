@@ -9,7 +9,10 @@ import Synchronization
 /// The calling thread works too. Work is a C function pointer plus a context pointer, so
 /// a dispatch allocates nothing. Chunks are claimed from one atomic ticket holding the
 /// run's generation and the next chunk index, so a worker that wakes late finds nothing
-/// to claim instead of holding the run up. Idle workers spin for a bounded time, then
+/// to claim instead of holding the run up. The ticket carries the run's chunk count too:
+/// a worker that read an older run's ticket must not be able to claim with the new run's
+/// count (it would run a chunk that does not exist and count it towards the new run).
+/// Idle workers spin for a bounded time, then
 /// sleep on a condition variable: on a loaded machine, spinners must not eat the
 /// scheduler slices the busy threads need.
 public final class ThreadPool: @unchecked Sendable {
@@ -45,7 +48,7 @@ public final class ThreadPool: @unchecked Sendable {
     /// Runs `kernel` for every chunk in 0..<chunks and returns when all are done.
     public func run(chunks: Int, context: UnsafeRawPointer, kernel: Kernel) {
         if chunks <= 0 { return }
-        if threads.isEmpty || chunks == 1 {
+        if threads.isEmpty || chunks == 1 || chunks > PoolState.maxChunks {
             for c in 0..<chunks { kernel(context, c, 0) }
             return
         }
@@ -67,10 +70,17 @@ private final class WorkerStart {
 /// What the pool's threads share. Workers hold this, not the pool, so that releasing the
 /// pool runs its deinit, which stops and joins them.
 final class PoolState: @unchecked Sendable {
-    private let ticket = Atomic<UInt64>(0)       // generation << 32 | next chunk
+    /// generation << 38 | chunk count << 19 | next chunk: claimed by compare-and-swap, so
+    /// a claim checks the generation and the count it was made against in one step.
+    private let ticket = Atomic<UInt64>(0)
+    private static let fieldBits: UInt64 = 19
+    private static let fieldMask: UInt64 = (1 << fieldBits) - 1
+    private static let generationShift: UInt64 = 2 * fieldBits
+    private static let generationMask: UInt64 = (1 << (64 - generationShift)) - 1
+    /// Larger dispatches run on the calling thread (no caller comes near this).
+    static let maxChunks = Int(fieldMask)
     private let completed = Atomic<Int>(0)
     private let stopping = Atomic<Bool>(false)
-    private var chunkCount = 0
     private var kernel: ThreadPool.Kernel?
     private var context: UnsafeRawPointer?
     private var generation: UInt64 = 0
@@ -97,10 +107,9 @@ final class PoolState: @unchecked Sendable {
     func run(chunks: Int, context: UnsafeRawPointer, kernel: ThreadPool.Kernel) {
         self.kernel = kernel
         self.context = context
-        chunkCount = chunks
         completed.store(0, ordering: .relaxed)
-        generation += 1
-        ticket.store(generation << 32, ordering: .releasing)
+        generation = (generation + 1) & PoolState.generationMask
+        ticket.store(generation << PoolState.generationShift | UInt64(chunks) << PoolState.fieldBits, ordering: .releasing)
         pthread_mutex_lock(mutex)
         if sleepers > 0 { pthread_cond_broadcast(wakeUp) }
         pthread_mutex_unlock(mutex)
@@ -120,9 +129,9 @@ final class PoolState: @unchecked Sendable {
             var current = ticket.load(ordering: .acquiring)
             var chunk = 0
             while true {
-                guard current >> 32 == generation else { return }
-                chunk = Int(current & 0xFFFF_FFFF)
-                guard chunk < chunkCount else { return }
+                guard current >> PoolState.generationShift == generation else { return }
+                chunk = Int(current & PoolState.fieldMask)
+                guard chunk < Int((current >> PoolState.fieldBits) & PoolState.fieldMask) else { return }
                 let (exchanged, original) = ticket.compareExchange(
                     expected: current, desired: current + 1, successOrdering: .acquiring, failureOrdering: .acquiring)
                 if exchanged { break }
@@ -139,21 +148,21 @@ final class PoolState: @unchecked Sendable {
         var seen: UInt64 = 0
         while true {
             var spins = 0
-            while ticket.load(ordering: .acquiring) >> 32 == seen, !stopping.load(ordering: .relaxed), spins < PoolState.workerSpins {
+            while ticket.load(ordering: .acquiring) >> PoolState.generationShift == seen, !stopping.load(ordering: .relaxed), spins < PoolState.workerSpins {
                 specdec_cpu_relax()
                 spins += 1
             }
-            if ticket.load(ordering: .acquiring) >> 32 == seen, !stopping.load(ordering: .relaxed) {
+            if ticket.load(ordering: .acquiring) >> PoolState.generationShift == seen, !stopping.load(ordering: .relaxed) {
                 pthread_mutex_lock(mutex)
                 sleepers += 1
-                while ticket.load(ordering: .acquiring) >> 32 == seen, !stopping.load(ordering: .relaxed) {
+                while ticket.load(ordering: .acquiring) >> PoolState.generationShift == seen, !stopping.load(ordering: .relaxed) {
                     pthread_cond_wait(wakeUp, mutex)
                 }
                 sleepers -= 1
                 pthread_mutex_unlock(mutex)
             }
             if stopping.load(ordering: .acquiring) { return }
-            seen = ticket.load(ordering: .acquiring) >> 32
+            seen = ticket.load(ordering: .acquiring) >> PoolState.generationShift
             drain(generation: seen, thread: thread)
         }
     }
