@@ -90,7 +90,7 @@ final class SessionHandle {
         guard case .specDrafter(let model) = draft.loaded else {
             throw .invalidArgument("SPECDEC_DRAFTER_SPECDEC needs a Spec-Drafter (model_type specdec_drafter) as draft_model")
         }
-        let made = try SpecDecDrafter(model: model, target: session.config, requestedLength: draftLength)
+        let made = try SpecDecDrafter(model: model, target: session.config, requestedLength: draftLength, pool: session.pool)
         specDecDrafters[ObjectIdentifier(draft)] = (draft, made)
         return made
     }

@@ -114,7 +114,7 @@ extension GenerateCommand {
         case "specdec":
             guard let draft else { throw SpecDecError.invalidArgument("--drafter specdec needs --draft DIR (a Spec-Drafter)") }
             drafterObject = try SpecDecDrafter(model: try SpecDrafterModel(directory: draft), target: session.config,
-                                               requestedLength: draftLength)
+                                               requestedLength: draftLength, pool: session.pool)
         case "model":
             guard let draft else { throw SpecDecError.invalidArgument("--drafter model needs --draft DIR") }
             drafterObject = try Seq2SeqModelDrafter(model: try EncoderDecoderLoader.load(directory: draft), target: session.config,

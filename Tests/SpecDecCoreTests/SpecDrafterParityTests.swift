@@ -7,8 +7,9 @@ import Testing
 @Suite struct SpecDrafterParityTests {
     static let directory = Fixtures.testsDirectory + "/Fixtures/specdec"
 
-    @Test func slotLogitsMatchPyTorch() throws {
+    @Test(arguments: [0, 2]) func slotLogitsMatchPyTorch(threads: Int) throws {
         let model = try SpecDrafterModel(directory: Self.directory + "/tiny-drafter")
+        let pool = threads > 0 ? ThreadPool(threadCount: threads) : nil
         let reference = try Fixtures.json(Self.directory + "/reference.json")
         let cases = reference["cases"]?.arrayValue ?? []
         #expect(cases.count >= 4)
@@ -16,8 +17,8 @@ import Testing
         for c in cases {
             func ids(_ key: String) -> [Int32] { (c[key]?.arrayValue ?? []).compactMap { $0.intValue.map(Int32.init) } }
             let k = c["k"]?.intValue ?? 0
-            let encoded = try model.encode(ids("source_ids"))
-            let logits = try model.draftLogits(encoded, prefix: ids("prefix_ids"), k: k)
+            let encoded = try model.encode(ids("source_ids"), pool: pool)
+            let logits = try model.draftLogits(encoded, prefix: ids("prefix_ids"), k: k, pool: pool)
             let expected = (c["logits"]?.arrayValue ?? []).map { ($0.arrayValue ?? []).compactMap { $0.doubleValue.map(Float.init) } }
             var worst: Float = 0
             var argmax: [Int32] = []
@@ -29,6 +30,27 @@ import Testing
             #expect(worst < 1e-3, "\(c["name"]?.stringValue ?? ""): max |Δ logit| \(worst)")
             #expect(argmax == ids("argmax_ids"))
         }
+    }
+
+    /// The shipped drafter (models/specdec-en-de-drafter, fp16) drafts what the PyTorch
+    /// drafter drafts (tools/fixtures/make_specdec_pair_reference.py).
+    @Test func shippedDrafterMatchesPyTorch() throws {
+        let model = try SpecDrafterModel(directory: Fixtures.repositoryRoot + "/models/specdec-en-de-drafter")
+        let reference = try Fixtures.json(Fixtures.testsDirectory + "/Fixtures/specdec-pair/reference.json")
+        let cases = reference["cases"]?.arrayValue ?? []
+        #expect(cases.count >= 20)
+        let k = model.config.blockSize, vocab = model.config.vocabSize
+        let pool = ThreadPool(threadCount: 2)
+        var matching = 0
+        for c in cases {
+            func ids(_ key: String) -> [Int32] { (c[key]?.arrayValue ?? []).compactMap { $0.intValue.map(Int32.init) } }
+            let logits = try model.draftLogits(try model.encode(ids("source_ids"), pool: pool), prefix: ids("draft_prefix_ids"), k: k, pool: pool)
+            let draft = (0..<k).map { slot in
+                Int32(logits.withUnsafeBufferPointer { VectorOps.argmax($0.baseAddress! + slot * vocab, count: vocab) })
+            }
+            if draft == ids("draft_ids") { matching += 1 }
+        }
+        #expect(matching == cases.count, "\(matching) of \(cases.count) drafts identical")
     }
 
     @Test func badInputGetsErrors() throws {

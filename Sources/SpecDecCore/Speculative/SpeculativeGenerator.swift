@@ -155,10 +155,14 @@ public final class SpeculativeGenerator {
                 stats.stopReason = .error
                 break
             }
-            stats.recordDraft(depths: (0..<draft.count).map { draft.depth($0) }, accepted: outcome.path.count)
             drafter.accepted(path: outcome.path, of: draft, next: outcome.next)
-            var goOn = true
-            for node in outcome.path where goOn { goOn = emit(draft.tokens[node]) }
+            var goOn = true, emittedDrafts = 0
+            for node in outcome.path where goOn {
+                goOn = emit(draft.tokens[node])
+                emittedDrafts += 1
+            }
+            // Accepted drafts past a stop (EOS, max tokens) are not output: not counted.
+            stats.recordDraft(depths: (0..<draft.count).map { draft.depth($0) }, accepted: emittedDrafts)
             if goOn { goOn = emit(outcome.next) }
             schedule.record(drafted: draft.count, accepted: outcome.path.count, produced: outcome.path.count + 1,
                             seconds: Clock.now() - roundStart)

@@ -24,6 +24,9 @@ public final class SpecDrafterModel: @unchecked Sendable {
     let encoderPositions: Matrix  // [P+2, d]
     let decoderPositions: Matrix  // [P+2, d]
     let copyProjection: Matrix    // [d, d]
+    /// W_copy · r_t for every decoder position t ([P][d]): the soft copy's queries depend
+    /// on the position only, so they are computed once at load.
+    let copyQueries: [Float]
     let encoderLayers: [EncoderLayer]
     let decoderLayers: [DecoderLayer]
 
@@ -35,8 +38,10 @@ public final class SpecDrafterModel: @unchecked Sendable {
         let d = c.hiddenSize
         embedding = try w.matrix("embed_tokens.weight", rows: c.vocabSize, columns: d)
         encoderPositions = try w.matrix("encoder.embed_positions.weight", rows: c.maxPositions + 2, columns: d)
-        decoderPositions = try w.matrix("decoder.embed_positions.weight", rows: c.maxPositions + 2, columns: d)
-        copyProjection = try w.matrix("decoder.copy_attn.weight", rows: d, columns: d)
+        let positions = try w.matrix("decoder.embed_positions.weight", rows: c.maxPositions + 2, columns: d)
+        decoderPositions = positions
+        let copy = try w.matrix("decoder.copy_attn.weight", rows: d, columns: d)
+        copyProjection = copy
         func attention(_ p: String) throws(SpecDecError) -> Attention {
             Attention(wq: try w.matrix(p + "q_proj.weight", rows: d, columns: d), wk: try w.matrix(p + "k_proj.weight", rows: d, columns: d),
                       wv: try w.matrix(p + "v_proj.weight", rows: d, columns: d), wo: try w.matrix(p + "out_proj.weight", rows: d, columns: d),
@@ -65,17 +70,27 @@ public final class SpecDrafterModel: @unchecked Sendable {
         }
         encoderLayers = encoder
         decoderLayers = decoder
+        var queries = [Float](repeating: 0, count: c.maxPositions * d)
+        queries.withUnsafeMutableBufferPointer { q in
+            MatrixMultiply.multiply(copy, bias: nil, x: positions[c.positionOffset], xStride: d,
+                                    tokens: c.maxPositions, y: q.baseAddress!, yStride: d, rows: 0..<d)
+        }
+        copyQueries = queries
     }
 
-    /// The encoded source: encoder output H, token embeddings e and e + positions, [S][d].
+    /// The encoded source: encoder output H, token embeddings e and e + positions, [S][d],
+    /// and every decoder layer's cross-attention keys and values (fixed for the request).
     public struct EncodedSource {
         public var length: Int
         var output: [Float]
         var embeddings: [Float]
         var embeddingsWithPositions: [Float]
+        var crossKeys: [[Float]]
+        var crossValues: [[Float]]
     }
 
-    public func encode(_ source: [Int32]) throws(SpecDecError) -> EncodedSource {
+    /// - pool: threads for the projections (nil: the calling thread alone).
+    public func encode(_ source: [Int32], pool: ThreadPool? = nil) throws(SpecDecError) -> EncodedSource {
         let c = config, d = c.hiddenSize, n = source.count
         guard n >= 1 else { throw .invalidArgument("the drafter needs a source of at least one token") }
         guard n <= c.maxPositions else {
@@ -92,16 +107,24 @@ public final class SpecDrafterModel: @unchecked Sendable {
         }
         let withPositions = x
         for layer in encoderLayers {
-            selfAttention(&x, count: n, layer.attention, heads: c.encoderHeadCount)
+            selfAttention(&x, count: n, layer.attention, heads: c.encoderHeadCount, pool: pool)
             normalize(&x, count: n, layer.norm1)
-            feedForward(&x, count: n, layer.ffn, width: c.encoderFeedForwardSize)
+            feedForward(&x, count: n, layer.ffn, width: c.encoderFeedForwardSize, pool: pool)
             normalize(&x, count: n, layer.norm2)
         }
-        return EncodedSource(length: n, output: x, embeddings: e, embeddingsWithPositions: withPositions)
+        var keys: [[Float]] = [], values: [[Float]] = []
+        for layer in decoderLayers {
+            var k = [Float](repeating: 0, count: n * d), v = k
+            multiplyPair(x, count: n, layer.cross.wk, layer.cross.bk, into: &k, layer.cross.wv, layer.cross.bv, into: &v, pool: pool)
+            keys.append(k)
+            values.append(v)
+        }
+        return EncodedSource(length: n, output: x, embeddings: e, embeddingsWithPositions: withPositions,
+                             crossKeys: keys, crossValues: values)
     }
 
     /// Logits of the k mask slots after `prefix` ([k][V], row-major).
-    public func draftLogits(_ source: EncodedSource, prefix: [Int32], k: Int) throws(SpecDecError) -> [Float] {
+    public func draftLogits(_ source: EncodedSource, prefix: [Int32], k: Int, pool: ThreadPool? = nil) throws(SpecDecError) -> [Float] {
         let c = config, d = c.hiddenSize, t = prefix.count + k
         guard k >= 1 else { throw .invalidArgument("the drafter needs at least one slot") }
         guard t <= c.maxPositions else {
@@ -114,8 +137,6 @@ public final class SpecDrafterModel: @unchecked Sendable {
         // Positions r_t and the soft copy of the source embeddings for the mask slots.
         var r = [Float](repeating: 0, count: t * d)
         for i in 0..<t { let row = decoderPositions[i + c.positionOffset]; for j in 0..<d { r[i * d + j] = row[j] } }
-        var projected = [Float](repeating: 0, count: t * d)
-        multiply(r, count: t, copyProjection, bias: nil, into: &projected)
         var y = [Float](repeating: 0, count: t * d)
         var scores = [Float](repeating: 0, count: source.length)
         for i in 0..<t {
@@ -126,7 +147,7 @@ public final class SpecDrafterModel: @unchecked Sendable {
             }
             for s in 0..<source.length {
                 var dot: Float = 0
-                for j in 0..<d { dot += projected[i * d + j] * source.embeddingsWithPositions[s * d + j] }
+                for j in 0..<d { dot += copyQueries[i * d + j] * source.embeddingsWithPositions[s * d + j] }
                 scores[s] = dot
             }
             scores.withUnsafeMutableBufferPointer { VectorOps.softmax($0.baseAddress!, count: source.length) }
@@ -135,28 +156,54 @@ public final class SpecDrafterModel: @unchecked Sendable {
                 for j in 0..<d { y[i * d + j] += weight * source.embeddings[s * d + j] }
             }
         }
-        for layer in decoderLayers {
+        for (l, layer) in decoderLayers.enumerated() {
             for i in 0..<(t * d) { y[i] += r[i] }
-            selfAttention(&y, count: t, layer.selfAttention, heads: c.decoderHeadCount)
+            selfAttention(&y, count: t, layer.selfAttention, heads: c.decoderHeadCount, pool: pool)
             normalize(&y, count: t, layer.norm1)
-            crossAttention(&y, count: t, memory: source, layer.cross, heads: c.decoderHeadCount)
+            crossAttention(&y, count: t, keys: source.crossKeys[l], values: source.crossValues[l], keyCount: source.length,
+                           layer.cross, heads: c.decoderHeadCount, pool: pool)
             normalize(&y, count: t, layer.norm2)
-            feedForward(&y, count: t, layer.ffn, width: c.decoderFeedForwardSize)
+            feedForward(&y, count: t, layer.ffn, width: c.decoderFeedForwardSize, pool: pool)
             normalize(&y, count: t, layer.norm3)
         }
         let slots = Array(y[(prefix.count * d)...])
         var logits = [Float](repeating: 0, count: k * c.vocabSize)
-        multiply(slots, count: k, embedding, bias: nil, into: &logits)
+        multiply(slots, count: k, embedding, bias: nil, into: &logits, pool: pool)
         return logits
     }
 
-    // MARK: - Layers (single-threaded: the drafter's matrices are small)
+    // MARK: - Layers
 
-    private func multiply(_ x: [Float], count: Int, _ w: Matrix, bias: Matrix?, into y: inout [Float]) {
+    /// y = x · Wᵀ + b for `count` rows of x.
+    private func multiply(_ x: [Float], count: Int, _ w: Matrix, bias: Matrix?, into y: inout [Float], pool: ThreadPool?) {
         x.withUnsafeBufferPointer { xb in
             y.withUnsafeMutableBufferPointer { yb in
-                MatrixMultiply.multiply(w, bias: bias?.pointer, x: xb.baseAddress!, xStride: w.columns, tokens: count,
-                                        y: yb.baseAddress!, yStride: w.rows, rows: 0..<w.rows)
+                if let pool {
+                    pool.project(x: xb.baseAddress!, xStride: w.columns, tokens: count,
+                                 Projection(w, bias: bias?.pointer, output: yb.baseAddress!, outputStride: w.rows))
+                } else {
+                    MatrixMultiply.multiply(w, bias: bias?.pointer, x: xb.baseAddress!, xStride: w.columns, tokens: count,
+                                            y: yb.baseAddress!, yStride: w.rows, rows: 0..<w.rows)
+                }
+            }
+        }
+    }
+
+    /// Two projections of the same x (keys and values) in one dispatch.
+    private func multiplyPair(_ x: [Float], count: Int, _ w1: Matrix, _ b1: Matrix, into y1: inout [Float],
+                              _ w2: Matrix, _ b2: Matrix, into y2: inout [Float], pool: ThreadPool?) {
+        guard let pool else {
+            multiply(x, count: count, w1, bias: b1, into: &y1, pool: nil)
+            multiply(x, count: count, w2, bias: b2, into: &y2, pool: nil)
+            return
+        }
+        x.withUnsafeBufferPointer { xb in
+            y1.withUnsafeMutableBufferPointer { o1 in
+                y2.withUnsafeMutableBufferPointer { o2 in
+                    pool.project(x: xb.baseAddress!, xStride: w1.columns, tokens: count,
+                                 Projection(w1, bias: b1.pointer, output: o1.baseAddress!, outputStride: w1.rows),
+                                 Projection(w2, bias: b2.pointer, output: o2.baseAddress!, outputStride: w2.rows))
+                }
             }
         }
     }
@@ -188,28 +235,28 @@ public final class SpecDrafterModel: @unchecked Sendable {
         return out
     }
 
-    private func project(_ x: [Float], count: Int, _ a: Attention, heads: Int, memory: [Float]? = nil, memoryCount: Int = 0) -> [Float] {
+    private func selfAttention(_ x: inout [Float], count: Int, _ a: Attention, heads: Int, pool: ThreadPool?) {
         let d = config.hiddenSize
-        let kvSource = memory ?? x, kvCount = memory == nil ? count : memoryCount
-        var q = [Float](repeating: 0, count: count * d)
-        var k = [Float](repeating: 0, count: kvCount * d), v = k
-        multiply(x, count: count, a.wq, bias: a.bq, into: &q)
-        multiply(kvSource, count: kvCount, a.wk, bias: a.bk, into: &k)
-        multiply(kvSource, count: kvCount, a.wv, bias: a.bv, into: &v)
-        let mixed = attend(queries: q, keys: k, values: v, queryCount: count, keyCount: kvCount, heads: heads)
-        var out = [Float](repeating: 0, count: count * d)
-        multiply(mixed, count: count, a.wo, bias: a.bo, into: &out)
-        return out
+        var q = [Float](repeating: 0, count: count * d), k = q, v = q
+        multiply(x, count: count, a.wq, bias: a.bq, into: &q, pool: pool)
+        multiplyPair(x, count: count, a.wk, a.bk, into: &k, a.wv, a.bv, into: &v, pool: pool)
+        let mixed = attend(queries: q, keys: k, values: v, queryCount: count, keyCount: count, heads: heads)
+        addProjection(of: mixed, to: &x, count: count, a, pool: pool)
     }
 
-    private func selfAttention(_ x: inout [Float], count: Int, _ a: Attention, heads: Int) {
-        let update = project(x, count: count, a, heads: heads)
-        for i in 0..<x.count { x[i] += update[i] }
+    private func crossAttention(_ x: inout [Float], count: Int, keys: [Float], values: [Float], keyCount: Int,
+                                _ a: Attention, heads: Int, pool: ThreadPool?) {
+        var q = [Float](repeating: 0, count: count * config.hiddenSize)
+        multiply(x, count: count, a.wq, bias: a.bq, into: &q, pool: pool)
+        let mixed = attend(queries: q, keys: keys, values: values, queryCount: count, keyCount: keyCount, heads: heads)
+        addProjection(of: mixed, to: &x, count: count, a, pool: pool)
     }
 
-    private func crossAttention(_ x: inout [Float], count: Int, memory: EncodedSource, _ a: Attention, heads: Int) {
-        let update = project(x, count: count, a, heads: heads, memory: memory.output, memoryCount: memory.length)
-        for i in 0..<x.count { x[i] += update[i] }
+    /// x += attention output · W_oᵀ + b_o (the residual).
+    private func addProjection(of mixed: [Float], to x: inout [Float], count: Int, _ a: Attention, pool: ThreadPool?) {
+        var out = [Float](repeating: 0, count: count * config.hiddenSize)
+        multiply(mixed, count: count, a.wo, bias: a.bo, into: &out, pool: pool)
+        for i in 0..<x.count { x[i] += out[i] }
     }
 
     private func normalize(_ x: inout [Float], count: Int, _ n: Norm) {
@@ -222,12 +269,12 @@ public final class SpecDrafterModel: @unchecked Sendable {
         }
     }
 
-    private func feedForward(_ x: inout [Float], count: Int, _ f: FeedForward, width: Int) {
+    private func feedForward(_ x: inout [Float], count: Int, _ f: FeedForward, width: Int, pool: ThreadPool?) {
         var hidden = [Float](repeating: 0, count: count * width)
-        multiply(x, count: count, f.up, bias: f.upBias, into: &hidden)
+        multiply(x, count: count, f.up, bias: f.upBias, into: &hidden, pool: pool)
         for i in 0..<hidden.count { let v = hidden[i]; hidden[i] = 0.5 * v * (1 + erff(v * 0.70710678118654752)) }
         var out = [Float](repeating: 0, count: count * config.hiddenSize)
-        multiply(hidden, count: count, f.down, bias: f.downBias, into: &out)
+        multiply(hidden, count: count, f.down, bias: f.downBias, into: &out, pool: pool)
         for i in 0..<x.count { x[i] += out[i] }
     }
 }
