@@ -217,6 +217,7 @@ def convert_drafter(ckpt, out_dir, dict_path=None, bpe=None, dtype=torch.float16
     os.makedirs(out_dir, exist_ok=True)
     save_file({k: v.to(dtype).contiguous() for k, v in out.items()}, os.path.join(out_dir, "model.safetensors"),
               metadata={"format": "pt"})
+    os.chmod(os.path.join(out_dir, "model.safetensors"), 0o644)
     conf = drafter_config(cfg, {torch.float16: "float16", torch.float32: "float32"}[dtype])
     conf["converted_from"] = os.path.basename(ckpt)
     with open(os.path.join(out_dir, "config.json"), "w") as f:

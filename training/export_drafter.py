@@ -62,6 +62,7 @@ def write_drafter_dir(model, out_dir, dtype=torch.float16, tokenizer=True, extra
     os.makedirs(out_dir, exist_ok=True)
     tensors = {k: v.detach().to(dtype).contiguous() for k, v in model.state_dict().items()}
     save_file(tensors, os.path.join(out_dir, "model.safetensors"), metadata={"format": "pt"})
+    os.chmod(os.path.join(out_dir, "model.safetensors"), 0o644)
     conf = drafter_config(model.cfg, {torch.float16: "float16", torch.float32: "float32"}[dtype])
     if extra:
         conf.update(extra)

@@ -86,6 +86,7 @@ def write_marian_dir(state_dict, cfg, out_dir, dtype=torch.float16, extra_config
         tensors[k] = v.detach().to(dtype).contiguous()
     tensors["final_logits_bias"] = state_dict["final_logits_bias"].detach().to(dtype).reshape(1, -1).contiguous()
     save_file(tensors, os.path.join(out_dir, "model.safetensors"), metadata={"format": "pt"})
+    os.chmod(os.path.join(out_dir, "model.safetensors"), 0o644)
     conf = marian_config(cfg)
     conf["torch_dtype"] = {torch.float16: "float16", torch.float32: "float32", torch.bfloat16: "bfloat16"}[dtype]
     if extra_config:

@@ -77,13 +77,13 @@ class SpecDecoder:
             close = (top_v[:kk, 0] - rows[torch.arange(kk), d]) <= tau
             a = int((in_top & close).long().cumprod(0).sum())          # accepted = leading run of passes
             new = draft[:a]
-            accepted_drafts += a
             new.append(int(top_i[a, 0]))                        # correction, or bonus when a == kk
             # inputs [start]+prefix+new[:-1] are now verified: keep their cache entries
             self.v.truncate_cache(cache, n + a + 1)
             cached = n + a + 1
-            done = False
+            done, emitted = False, 0
             for t in new:
+                emitted += 1                                    # eos counts as an emitted token
                 if t == self.eos:
                     done = True
                     break
@@ -91,6 +91,7 @@ class SpecDecoder:
                 if len(prefix) >= max_len:
                     done = True
                     break
+            accepted_drafts += min(a, emitted)                  # drafts past eos are not output
             if done:
                 break
         return prefix, iters, accepted_drafts

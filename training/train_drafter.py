@@ -177,6 +177,8 @@ def main():
     ap.add_argument("--seed", type=int, default=1)
     ap.add_argument("--dir", default=os.path.join(common.WORK, "drafter"))
     ap.add_argument("--distill", default=os.path.join(common.WORK, "distill"), help="distilled targets dir")
+    ap.add_argument("--init-from", help="start from this drafter checkpoint (best.pt of a drafter trained for "
+                    "another k: every weight is independent of k) instead of the verifier's encoder")
     args = ap.parse_args()
     common.setup_threads()
     common.log_to(os.path.join(common.LOGS, "train_drafter.log"))
@@ -186,7 +188,10 @@ def main():
     verifier, vcfg = load_exported_verifier(args.verifier)
     cfg = build_cfg(vcfg, args.k, args.decoder_layers)
     model = SpecDrafter(cfg)
-    init_from_verifier(model, verifier)
+    if args.init_from:
+        model.load_state_dict(torch.load(args.init_from, map_location="cpu", weights_only=False)["model"])
+    else:
+        init_from_verifier(model, verifier)
     del verifier
     nparams = sum(p.numel() for p in model.parameters())
     print(f"drafter cfg {cfg}\nparameters {nparams / 1e6:.2f}M (fp16 {2 * nparams / 1e6:.1f} MB)", flush=True)
@@ -250,9 +255,9 @@ def main():
             st["batch"] = 0
             vl, vacc, vlead = validate(model, valid, args.k, cfg)
             print(f"== epoch {st['epoch']} valid slot nll {vl:.3f} acc {vacc:.3f} leading-correct {vlead:.2f} "
-                  f"(best {st['best_valid']:.3f}) train_min {st['train_seconds'] / 60:.1f}", flush=True)
-            if vl < st["best_valid"]:
-                st["best_valid"] = vl
+                  f"(best {st.get('best_lead', 0.0):.2f}) train_min {st['train_seconds'] / 60:.1f}", flush=True)
+            if vlead > st.get("best_lead", 0.0):
+                st["best_valid"], st["best_lead"] = vl, vlead
                 tr.save_best()
         tr.save()
         last_save = time.time()
@@ -262,8 +267,8 @@ def main():
         # stopped mid-epoch by the time budget: validate the current weights too, keep the better
         vl, vacc, vlead = validate(model, valid, args.k, cfg)
         print(f"== final (mid-epoch) valid slot nll {vl:.3f} acc {vacc:.3f} leading-correct {vlead:.2f}", flush=True)
-        if vl < st["best_valid"]:
-            st["best_valid"] = vl
+        if vlead > st.get("best_lead", 0.0):
+            st["best_valid"], st["best_lead"] = vl, vlead
             tr.save_best()
             tr.save()
 
