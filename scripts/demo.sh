@@ -1,21 +1,40 @@
 #!/usr/bin/env bash
-# The main job: build everything, then generate with a model shipped in the repository
-# (a small Llama from Tests/Fixtures, random weights recorded with transformers), and, when
-# the trained stories260K pair sits beside the checkout, continue a story with it, plainly and
-# speculatively.
+# The main job: build everything, then translate English to German with the shipped SpecDec
+# pair (models/specdec-en-de-verifier + models/specdec-en-de-drafter), each sentence plainly
+# (greedy) and with SpecDec (Spec-Drafter + Spec-Verification), statistics side by side.
 set -euo pipefail
 cd "$(dirname "$0")/.."
-bash scripts/build.sh
+[ -n "${SPECDEC_DEMO_NO_BUILD:-}" ] || bash scripts/build.sh
 
-model=Tests/Fixtures/decoder/llama_f32
-echo "== greedy generation with $model (prompt ids from its reference.json)"
-dist/bin/specdec generate --model "$model" --prompt-ids 239,179,14,112,17,149,78,203 --max-new-tokens 24 --json
+verifier=models/specdec-en-de-verifier
+drafter=models/specdec-en-de-drafter
+k=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["block_size"])' "$drafter/config.json")
+specdec_flags=(--drafter specdec --draft "$drafter" --draft-len "$k" --accept topk --beta "${BETA:-2}" --tau "${TAU:-1}")
 
-stories=../shared/models/stories260K
-if [ -d "$stories" ]; then
-    echo "== stories260K: text in, text out"
-    dist/bin/specdec generate --model "$stories" --prompt "Once upon a time" --max-new-tokens 64 --json
-    echo "== the same, speculatively with its draft model (same output; see tokens_per_target_call)"
-    dist/bin/specdec generate --model "$stories" --prompt "Once upon a time" --max-new-tokens 64 \
-        --drafter model --draft "$stories-draft" --draft-len 4 --json
-fi
+sentences=(
+    "The file could not be opened because it does not exist."
+    "Do you want to save the changes to the document before closing?"
+    "Select the printer that you want to use."
+)
+if [ $# -gt 0 ]; then sentences=("$@"); fi
+
+summary='
+import json, sys
+plain, spec = (json.loads(line) for line in sys.stdin.read().splitlines()[-2:])
+def row(name, r):
+    s = r["stats"]
+    calls = s["target_calls"] or s["generated_tokens"]
+    ms = 1000 * (s["prefill_seconds"] + s["decode_seconds"])
+    per_call, text = s["generated_tokens"] / calls, r["text"]
+    print(f"  {name:<8} {ms:6.2f} ms {calls:3d} verifier calls {per_call:4.2f} tokens/call  {text}")
+row("greedy", plain)
+row("SpecDec", spec)
+'
+echo "== English -> German with $verifier, SpecDec drafts from $drafter (k=$k, beta=${BETA:-2}, tau=${TAU:-1})"
+for sentence in "${sentences[@]}"; do
+    echo "$sentence"
+    {
+        dist/bin/specdec generate --model "$verifier" --source "$sentence" --json
+        dist/bin/specdec generate --model "$verifier" --source "$sentence" "${specdec_flags[@]}" --json
+    } | python3 -c "$summary"
+done
