@@ -78,6 +78,9 @@ public func specdec_generate_speculative(_ session: OpaquePointer?, _ prompt: Un
     }
 }
 
+/// The Spec-Drafter reads a source sentence: only encoder-decoder targets have one.
+let specDecNeedsSource = "SPECDEC_DRAFTER_SPECDEC drafts for encoder-decoder targets: use it with specdec_generate_seq2seq"
+
 /// Plain or speculative generation on a session, as `spec` says (NULL: plain).
 func runGeneration(_ handle: SessionHandle, prompt: UnsafeBufferPointer<Int32>, options: GenerationOptions,
                    spec: UnsafePointer<specdec_speculative_params_t>?, output: UnsafeMutablePointer<Int32>,
@@ -94,6 +97,8 @@ func runGeneration(_ handle: SessionHandle, prompt: UnsafeBufferPointer<Int32>, 
     case SPECDEC_DRAFTER_MODEL:
         guard let draftModel = p.draft_model else { throw .invalidArgument("SPECDEC_DRAFTER_MODEL needs draft_model") }
         drafter = try handle.modelDrafter(for: ModelHandle.from(draftModel))
+    case SPECDEC_DRAFTER_SPECDEC:
+        throw .invalidArgument(specDecNeedsSource)
     default:
         guard let d = try standaloneDrafter(p, suffix: { handle.suffixDrafter }) else {
             throw .invalidArgument("drafter \(p.drafter) is not one of the SPECDEC_DRAFTER_* values")
@@ -143,6 +148,7 @@ public func specdec_generate_with_verifier(_ verifier: UnsafePointer<specdec_ver
         guard p.drafter != SPECDEC_DRAFTER_MODEL else {
             throw .invalidArgument("SPECDEC_DRAFTER_MODEL needs a session-side target; use NGRAM, SUFFIX, CUSTOM or NONE here")
         }
+        guard p.drafter != SPECDEC_DRAFTER_SPECDEC else { throw .invalidArgument(specDecNeedsSource) }
         var speculative = try speculativeOptions(p)
         let drafter: Drafter
         if p.drafter == SPECDEC_DRAFTER_NONE {

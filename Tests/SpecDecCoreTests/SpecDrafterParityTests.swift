@@ -99,6 +99,19 @@ import CSpecDecABI
         #expect(String(cString: specdec_session_error_message(session)).contains("incompatible vocabularies"))
         spec.drafter = SPECDEC_DRAFTER_NONE
         #expect(specdec_generate_seq2seq(session, source, 4, nil, 0, &gp, &spec, &out, 4, &n) == SPECDEC_OK)
+
+        // A decoder-only target has no source to draft from.
+        var decoderOnly: OpaquePointer? = nil
+        #expect(Fixtures.decoder("llama_f32").withCString { specdec_model_load($0, nil, &decoderOnly) } == SPECDEC_OK)
+        defer { specdec_model_destroy(decoderOnly) }
+        var decoderSession: OpaquePointer? = nil
+        #expect(specdec_session_create(decoderOnly, nil, &decoderSession) == SPECDEC_OK)
+        defer { specdec_session_destroy(decoderSession) }
+        spec.drafter = SPECDEC_DRAFTER_SPECDEC
+        let prompt: [Int32] = [1, 2, 3]
+        #expect(specdec_generate_speculative(decoderSession, prompt, 3, &gp, &spec, &out, 4, &n) == SPECDEC_ERR_INVALID_ARGUMENT)
+        #expect(String(cString: specdec_session_error_message(decoderSession)).contains("encoder-decoder targets"))
+        #expect(specdec_generate(decoderSession, prompt, 3, &gp, &out, 4, &n) == SPECDEC_OK)
     }
 }
 
