@@ -86,6 +86,24 @@ def load_drafter_dir(path, dtype=torch.float32):
     return model.eval(), conf
 
 
+def randomize_for_fixture(model, position_std=1.0):
+    """Random weights far from the training init, so that a fixture's logits are far from
+    uniform (distinct argmax ids, clear top-1/top-2 margins); the pad embedding is zero."""
+    with torch.no_grad():
+        for name, p in model.named_parameters():
+            if "layer_norm" in name:
+                p.copy_((1.0 if name.endswith("weight") else 0.0) + 0.05 * torch.randn_like(p))
+            elif name.endswith("bias"):
+                p.normal_(0.0, 0.05)
+            elif "embed_positions" in name:
+                p.normal_(0.0, position_std)
+            elif "embed" in name:
+                p.normal_(0.0, 1.0)
+            else:
+                p.normal_(0.0, 0.12)
+        model.embed_tokens.weight[model.cfg["pad_token_id"]].zero_()
+
+
 def make_fixture(out_dir):
     """A tiny random drafter (fp32) + reference logits computed by the PyTorch model reloaded from
     the written files. Weights are drawn larger than the bert init so that the logits are far from
@@ -97,19 +115,7 @@ def make_fixture(out_dir):
                mask_token_id=1, unk_token_id=1, pad_token_id=63, eos_token_id=0, bos_token_id=None,
                dropout=0.0)
     model = SpecDrafter(cfg)
-    with torch.no_grad():
-        for name, p in model.named_parameters():
-            if "layer_norm" in name:
-                p.copy_((1.0 if name.endswith("weight") else 0.0) + 0.05 * torch.randn_like(p))
-            elif name.endswith("bias"):
-                p.normal_(0.0, 0.05)
-            elif "embed_positions" in name:
-                p.normal_(0.0, 2.0)
-            elif "embed" in name:
-                p.normal_(0.0, 1.0)
-            else:
-                p.normal_(0.0, 0.12)
-        model.embed_tokens.weight[cfg["pad_token_id"]].zero_()
+    randomize_for_fixture(model, position_std=2.0)
     wdir = os.path.join(out_dir, "tiny-drafter")
     write_drafter_dir(model, wdir, dtype=torch.float32, tokenizer=False,
                       extra={"note": "random weights; parity fixture for the engine's Spec-Drafter"})
