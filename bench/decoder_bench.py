@@ -28,12 +28,14 @@ import argparse
 import json
 import os
 import platform
-import statistics
 import subprocess
 import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, HERE)
+from bench_support import (children_cpu_seconds, cpu_busy_seconds, cpu_flags_summary, cpu_model,  # noqa: E402
+                           last_json_line, median, mem_total_gib, pkg_version)
 ENGINES = ("llama.cpp", "libspecdec", "transformers")
 EVAL_K = (1, 8)
 PROMPT_SEED = 1234
@@ -53,10 +55,6 @@ def make_ids(n: int, vocab: int, seed: int) -> list[int]:
         x = (1103515245 * x + 12345) & 0x7FFFFFFF
         out.append(FIRST_ORDINARY_ID + x % (vocab - FIRST_ORDINARY_ID))
     return out
-
-
-def median(xs):
-    return statistics.median(xs) if xs else None
 
 
 # ---------------------------------------------------------------------------------------
@@ -273,28 +271,6 @@ def worker(args) -> int:
 # Driver
 # ---------------------------------------------------------------------------------------
 
-def last_json_line(text: str) -> dict | None:
-    for line in reversed(text.strip().splitlines()):
-        line = line.strip()
-        if line.startswith("{"):
-            try:
-                return json.loads(line)
-            except ValueError:
-                return None
-    return None
-
-
-def cpu_busy_seconds() -> float | None:
-    """Busy CPU time of the whole machine so far (all processes), from /proc/stat."""
-    try:
-        with open("/proc/stat") as f:
-            fields = f.readline().split()
-        user, nice, system, idle, iowait, irq, softirq, steal = map(int, fields[1:9])
-        return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError):
-        return None
-
-
 def wait_for_idle(max_wait: float, quiet_for: float = 6.0, threshold: float = 0.08) -> bool:
     """Wait (at most max_wait s) until the machine has been idle for quiet_for seconds:
     on a 2-core box any background job ruins a 2-thread measurement."""
@@ -313,12 +289,6 @@ def wait_for_idle(max_wait: float, quiet_for: float = 6.0, threshold: float = 0.
         if quiet >= quiet_for:
             return True
     return False
-
-
-def children_cpu_seconds() -> float:
-    import resource
-    r = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return r.ru_utime + r.ru_stime
 
 
 def run_subprocess(cmd: list[str], threads: int, timeout: float) -> tuple[dict | None, str]:
@@ -383,50 +353,6 @@ def run_engine(engine: str, threads: int, args) -> tuple[dict | None, str]:
         if "eval8_over_eval1" not in obj and obj.get("eval1_ms"):
             obj["eval8_over_eval1"] = obj["eval8_ms"] / obj["eval1_ms"]
     return obj, err
-
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "?"
-
-
-def cpu_flags_summary() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    flags = set(line.split(":", 1)[1].split())
-                    keep = [x for x in ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_fp16",
-                                        "avx_vnni", "amx_tile") if x in flags]
-                    return " ".join(keep)
-    except OSError:
-        pass
-    return "?"
-
-
-def mem_total_gib() -> str:
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemTotal"):
-                    return f"{int(line.split()[1]) / 2**20:.1f} GiB"
-    except OSError:
-        pass
-    return "?"
-
-
-def pkg_version(name: str) -> str:
-    try:
-        from importlib.metadata import version
-        return version(name)
-    except Exception:
-        return "not installed"
 
 
 def specdec_version(exe: str | None) -> str:

@@ -39,12 +39,14 @@ import os
 import platform
 import random
 import re
-import statistics
 import subprocess
 import sys
 import time
 
 HERE = os.path.dirname(os.path.abspath(__file__))
+sys.path.insert(0, os.path.dirname(HERE))
+from bench_support import (children_cpu_seconds, cpu_busy_seconds, cpu_flags_summary, cpu_model,  # noqa: E402
+                           last_json_line, median, mem_total_gib, pkg_version)
 ROOT = os.path.dirname(os.path.dirname(HERE))
 ENGINES = ("libspecdec", "CTranslate2", "CTranslate2 no-MKL", "transformers")
 CT2_ENGINES = ("CTranslate2", "CTranslate2 no-MKL")
@@ -65,10 +67,6 @@ def make_sources(n: int, length: int, vocab: int, seed: int = SOURCE_SEED) -> li
     """Fixed pseudo-random sources: ids in [2, vocab - 1) (no EOS, <unk> or <pad>), then EOS."""
     rng = random.Random(seed)
     return [[rng.randrange(2, vocab - 1) for _ in range(length)] + [EOS_ID] for _ in range(n)]
-
-
-def median(xs):
-    return statistics.median(xs) if xs else None
 
 
 # ---------------------------------------------------------------------------------------
@@ -164,17 +162,6 @@ def worker(args) -> int:
 # libspecdec: one `specdec generate` process per request
 # ---------------------------------------------------------------------------------------
 
-def last_json_line(text: str) -> dict | None:
-    for line in reversed(text.strip().splitlines()):
-        line = line.strip()
-        if line.startswith("{"):
-            try:
-                return json.loads(line)
-            except ValueError:
-                return None
-    return None
-
-
 def specdec_request(args, threads: int, source: list[int], beams: int, max_new: int):
     cmd = [args.specdec, "generate", "--model", args.model,
            "--source-ids", ",".join(map(str, source)), "--max-new-tokens", str(max_new),
@@ -219,23 +206,6 @@ def run_specdec(args, threads: int, sources: list[list[int]]) -> dict:
 def vocab_size(hf_dir: str) -> int:
     with open(os.path.join(hf_dir, "config.json")) as f:
         return json.load(f)["vocab_size"]
-
-
-def cpu_busy_seconds() -> float | None:
-    """Busy CPU time of the whole machine so far (all processes), from /proc/stat."""
-    try:
-        with open("/proc/stat") as f:
-            fields = f.readline().split()
-        user, nice, system, idle, iowait, irq, softirq, steal = map(int, fields[1:9])
-        return (user + nice + system + irq + softirq + steal) / os.sysconf("SC_CLK_TCK")
-    except (OSError, ValueError):
-        return None
-
-
-def children_cpu_seconds() -> float:
-    import resource
-    r = resource.getrusage(resource.RUSAGE_CHILDREN)
-    return r.ru_utime + r.ru_stime
 
 
 def wait_for_idle(max_wait: float, quiet_for: float = 4.0, threshold: float = 0.08) -> bool:
@@ -328,49 +298,6 @@ def summarise(obj: dict, max_new: int) -> None:
 # ---------------------------------------------------------------------------------------
 # Report
 # ---------------------------------------------------------------------------------------
-
-def cpu_model() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("model name"):
-                    return line.split(":", 1)[1].strip()
-    except OSError:
-        pass
-    return platform.processor() or "?"
-
-
-def cpu_flags_summary() -> str:
-    try:
-        with open("/proc/cpuinfo") as f:
-            for line in f:
-                if line.startswith("flags"):
-                    flags = set(line.split(":", 1)[1].split())
-                    return " ".join(x for x in ("avx2", "fma", "avx512f", "avx512_bf16", "avx512_fp16",
-                                                "avx_vnni", "amx_tile") if x in flags)
-    except OSError:
-        pass
-    return "?"
-
-
-def mem_total_gib() -> str:
-    try:
-        with open("/proc/meminfo") as f:
-            for line in f:
-                if line.startswith("MemTotal"):
-                    return f"{int(line.split()[1]) / 2**20:.1f} GiB"
-    except OSError:
-        pass
-    return "?"
-
-
-def pkg_version(name: str) -> str:
-    try:
-        from importlib.metadata import version
-        return version(name)
-    except Exception:
-        return "not installed"
-
 
 def specdec_version(exe: str | None) -> str:
     if not exe or not os.path.isfile(exe):
