@@ -352,3 +352,33 @@ def test_bad_sources(s2s, session):
         session.translate(s2s.source, prefix=[s2s.model.vocab_size], max_new_tokens=4)
     # Still usable.
     assert session.translate(s2s.source, max_new_tokens=s2s.max_new_tokens) == s2s.greedy
+
+
+# -- SpecDec with the shipped pair ------------------------------------------------------------
+
+PAIR = REPO_ROOT / "models"
+PAIR_REFERENCE = REPO_ROOT / "Tests" / "Fixtures" / "specdec-pair" / "reference.json"
+
+
+def test_specdec_with_the_shipped_pair():
+    """drafter="specdec": beta 1 gives transformers' greedy translation with fewer verifier
+    passes than tokens; beta/tau are passed through; a k the drafter was not trained for is
+    refused and the session stays usable."""
+    cases = json.loads(PAIR_REFERENCE.read_text(encoding="utf-8"))["cases"][:6]
+    with specdec.Model(PAIR / "specdec-en-de-verifier") as verifier, \
+            specdec.Model(PAIR / "specdec-en-de-drafter") as drafter, verifier.session() as session:
+        accepted = 0
+        for case in cases:
+            ids = session.translate(case["source_ids"], max_new_tokens=200, drafter="specdec", draft_model=drafter,
+                                    draft_length=12, acceptance="topk", beta=1, tau=0.0)
+            assert ids == case["greedy_ids"]
+            accepted += session.stats.accepted_tokens
+            assert session.stats.target_calls < len(ids)
+        assert accepted > 0
+        loose = session.translate(cases[0]["source_ids"], max_new_tokens=200, drafter="specdec",
+                                  draft_model=drafter, draft_length=12, acceptance="topk", beta=5, tau=3.0)
+        assert loose and loose[-1] == verifier.eos_token
+        with pytest.raises(specdec.InvalidArgumentError, match="trained for k = 12"):
+            session.translate(cases[0]["source_ids"], drafter="specdec", draft_model=drafter, draft_length=4,
+                              acceptance="topk")
+        assert session.translate(cases[0]["source_ids"], max_new_tokens=200) == cases[0]["greedy_ids"]

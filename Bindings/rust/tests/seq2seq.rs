@@ -551,3 +551,47 @@ fn bad_sources() {
         );
     }
 }
+
+/// SpecDec with the shipped pair (models/specdec-en-de-*): beta 1 gives transformers' greedy
+/// translation (Tests/Fixtures/specdec-pair/reference.json) with drafts accepted; another k
+/// than the drafter's is refused and the session stays usable.
+#[test]
+fn specdec_with_the_shipped_pair() {
+    let root = common::repo_root();
+    let verifier = Model::load(root.join("models").join("specdec-en-de-verifier")).unwrap();
+    let drafter = Model::load(root.join("models").join("specdec-en-de-drafter")).unwrap();
+    let text = std::fs::read_to_string(
+        root.join("Tests").join("Fixtures").join("specdec-pair").join("reference.json"),
+    )
+    .unwrap();
+    let reference = Json::parse(&text);
+    let mut session = Session::new(&verifier, &SessionParams::new().n_threads(2)).unwrap();
+    let options = GenerateOptions::new().max_new_tokens(200);
+    let exact = Speculation::specdec(&drafter)
+        .draft_length(12)
+        .acceptance(specdec::Acceptance::TopK { beta: 1, tau: 0.0 });
+    let mut accepted = 0;
+    for case in reference.get("cases").as_array().iter().take(6) {
+        let source = case.get("source_ids").i32s();
+        let ids = session
+            .translate_speculative(&source, &[], &options, &exact)
+            .unwrap();
+        assert_eq!(ids, case.get("greedy_ids").i32s());
+        accepted += session.stats().unwrap().accepted_tokens;
+    }
+    assert!(accepted > 0);
+
+    let source = reference.get("cases").as_array()[0].get("source_ids").i32s();
+    let wrong_k = Speculation::specdec(&drafter)
+        .draft_length(4)
+        .acceptance(specdec::Acceptance::TopK { beta: 5, tau: 3.0 });
+    let err = session
+        .translate_speculative(&source, &[], &options, &wrong_k)
+        .unwrap_err();
+    assert_eq!(err.code(), ErrorCode::InvalidArgument);
+    assert!(err.message().contains("trained for k = 12"), "{err}");
+    assert_eq!(
+        session.translate(&source, &[], &options).unwrap(),
+        reference.get("cases").as_array()[0].get("greedy_ids").i32s()
+    );
+}
