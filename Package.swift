@@ -22,8 +22,11 @@ let package = Package(
     ],
     targets: [
         .target(name: "CSpecDecShims", cSettings: [.unsafeFlags(["-O2", "-march=skylake-avx512", "-fvisibility=hidden"])]),
+        // Compact-weight kernels: compiled for baseline x86-64, each path's functions carry
+        // their own target attributes and run only when the CPU has them.
+        .target(name: "CSpecDecKernels", cSettings: [.unsafeFlags(["-O3", "-fvisibility=hidden"])]),
         .target(name: "SpecDecJSON", swiftSettings: optimisedSwift),
-        .target(name: "SpecDecCore", dependencies: ["CSpecDecShims", "SpecDecJSON"], swiftSettings: optimisedSwift),
+        .target(name: "SpecDecCore", dependencies: ["CSpecDecShims", "CSpecDecKernels", "SpecDecJSON"], swiftSettings: optimisedSwift),
         .target(name: "SpecDecTokenizers", dependencies: ["SpecDecJSON"], swiftSettings: optimisedSwift),
         .target(name: "CSpecDecABI"),
         .target(name: "SpecDecCABI", dependencies: ["SpecDecCore", "SpecDecTokenizers", "CSpecDecABI"], exclude: ["exports.map"], swiftSettings: optimisedSwift),

@@ -14,6 +14,7 @@ struct BenchCommand: ParsableCommand {
     @Option var repeats: Int = 5
     @Option(name: .customLong("score-iterations"), help: "Timed single passes per scoring size.") var scoreIterations: Int = 30
     @Option(name: .customLong("eval-sizes"), help: "Also time scoring these batch sizes (comma-separated).") var evalSizes: String = ""
+    @OptionGroup var precision: PrecisionOptions
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {
@@ -21,7 +22,7 @@ struct BenchCommand: ParsableCommand {
     }
 
     private func execute() throws {
-        let loaded = try ModelLoader.load(directory: model)
+        let loaded = try ModelLoader.load(directory: model, options: try precision.loadOptions())
         let vocab = loaded.config.vocabSize
         let session = try Session(model: loaded, capacity: promptLength + decodeTokens + 16, threads: threads)
         let prompt = (0..<promptLength).map { Int32((($0 * 7919) + 13) % (vocab - 3) + 3) }
@@ -71,6 +72,7 @@ struct BenchCommand: ParsableCommand {
             ("engine", .string("libspecdec")), ("threads", .integer(Int64(session.pool.threadCount))),
             ("parameters", .integer(Int64(loaded.parameterCount))),
             ("decode_tokens_per_s", .double(decode)), ("decode_runs", .array(decodeRates.map { .double($0) })),
+        ] + weightFields(loaded.weights) + [
             ("eval1_ms", .double(one * 1000)), ("eval8_ms", .double(eight * 1000)), ("eval8_over_eval1", .double(eight / one)),
         ] + extra)
         if json {

@@ -15,6 +15,34 @@ struct ModelOptions: ParsableArguments {
 
     @Option(name: .customLong("kv-capacity"), help: "KV cache capacity in tokens (0 = the model's context length).")
     var kvCapacity: Int = 0
+
+    @OptionGroup var precision: PrecisionOptions
+}
+
+/// Weight precision and kernel path, for every command that loads a model.
+struct PrecisionOptions: ParsableArguments {
+    @Option(help: "Weight precision: auto (as stored), fp32, bf16 or int8.")
+    var weights: String = "auto"
+
+    @Option(help: "Kernel path: auto, portable, avx2, avx512, avx512_bf16 or amx (default: SPECDEC_KERNEL_PATH, else the fastest).")
+    var kernels: String = "auto"
+
+    func loadOptions() throws(SpecDecError) -> LoadOptions {
+        guard let precision = WeightPrecision(name: weights) else {
+            throw .invalidArgument("--weights \(weights) is not a weight precision (one of: auto, fp32, bf16, int8)")
+        }
+        guard let path = KernelPath(name: kernels) else {
+            let names = KernelPath.allCases.map(\.description).joined(separator: ", ")
+            throw .invalidArgument("--kernels \(kernels) is not a kernel path (one of: \(names))")
+        }
+        return LoadOptions(precision: precision, kernelPath: path)
+    }
+}
+
+/// The precision, path and weight bytes a load ended up with, for `info` and `bench`.
+func weightFields(_ weights: WeightStore) -> [(String, JSONValue)] {
+    [("weights", .string(weights.precision.description)), ("kernel_path", .string(weights.kernelPath.description)),
+     ("projection_bytes", .integer(Int64(weights.projectionBytes)))]
 }
 
 /// Parses "1,2,3" into token ids.

@@ -60,7 +60,7 @@ struct GenerateCommand: ParsableCommand {
 
     private func execute() throws {
         if try runsSeq2Seq() { return }
-        let model = try ModelLoader.load(directory: modelOptions.model)
+        let model = try ModelLoader.load(directory: modelOptions.model, options: try modelOptions.precision.loadOptions())
         // Text in, text out when the model directory has a tokenizer.
         var tokenizer: (any Tokenizer)? = nil
         switch loadTokenizer(modelOptions.model) {
@@ -124,7 +124,7 @@ extension GenerateCommand {
         case "specdec": throw SpecDecError.invalidArgument("--drafter specdec drafts for encoder-decoder targets; \(modelOptions.model) is decoder-only")
         case "model":
             guard let draft else { throw SpecDecError.invalidArgument("--drafter model needs --draft DIR") }
-            let model = try ModelLoader.load(directory: draft)
+            let model = try ModelLoader.load(directory: draft, options: try modelOptions.precision.loadOptions())
             return (try ModelDrafter(model: model, target: target.config, capacity: target.capacity, threads: target.pool.threadCount),
                     rule, spec)
         case let other: throw SpecDecError.invalidArgument("--drafter \(other) is not one of none, model, ngram, suffix")

@@ -31,7 +31,7 @@ struct ScoreCommand: ParsableCommand {
         } else {
             let ids = try parseIds(promptIds ?? "", flag: "--prompt-ids")
             guard ids.count >= 2 else { throw SpecDecError.invalidArgument("scoring needs at least two tokens") }
-            let model = try ModelLoader.load(directory: modelOptions.model)
+            let model = try ModelLoader.load(directory: modelOptions.model, options: try modelOptions.precision.loadOptions())
             let session = try Session(model: model, capacity: modelOptions.kvCapacity == 0 ? ids.count : modelOptions.kvCapacity,
                                       threads: modelOptions.threads)
             logprobs = try session.teacherForcedLogProbabilities(ids)

@@ -44,7 +44,7 @@ extension GenerateCommand {
     /// Greedy decoding, sampling or beam search; prints the same JSON keys as the decoder-only
     /// path, plus "hypotheses" (tokens, score, ended_with_eos) for beam search.
     private func executeSeq2Seq(source: [Int32], outputTokenizer: (any Tokenizer)?) throws {
-        let model = try EncoderDecoderLoader.load(directory: modelOptions.model)
+        let model = try EncoderDecoderLoader.load(directory: modelOptions.model, options: try modelOptions.precision.loadOptions())
         let session = try Seq2SeqSession(model: model, sourceCapacity: min(source.count, model.config.maxSourcePositions),
                                          capacity: modelOptions.kvCapacity, threads: modelOptions.threads)
         let stops = try stopIds.map { try parseIds($0, flag: "--stop-ids") } ?? []
@@ -113,11 +113,11 @@ extension GenerateCommand {
         case "suffix": drafterObject = SuffixDrafter()
         case "specdec":
             guard let draft else { throw SpecDecError.invalidArgument("--drafter specdec needs --draft DIR (a Spec-Drafter)") }
-            drafterObject = try SpecDecDrafter(model: try SpecDrafterModel(directory: draft), target: session.config,
+            drafterObject = try SpecDecDrafter(model: try SpecDrafterModel(directory: draft, options: try modelOptions.precision.loadOptions()), target: session.config,
                                                requestedLength: draftLength, pool: session.pool)
         case "model":
             guard let draft else { throw SpecDecError.invalidArgument("--drafter model needs --draft DIR") }
-            drafterObject = try Seq2SeqModelDrafter(model: try EncoderDecoderLoader.load(directory: draft), target: session.config,
+            drafterObject = try Seq2SeqModelDrafter(model: try EncoderDecoderLoader.load(directory: draft, options: try modelOptions.precision.loadOptions()), target: session.config,
                                                     capacity: session.capacity, threads: session.pool.threadCount)
         case let other: throw SpecDecError.invalidArgument("--drafter \(other) is not one of none, model, ngram, suffix, specdec")
         }
@@ -148,7 +148,7 @@ extension ScoreCommand {
             throw SpecDecError.invalidArgument("--source-ids/--target-ids are for encoder-decoder models; \(modelOptions.model) holds a decoder-only model: use --prompt-ids")
         }
         let source = try parseIds(sourceIds, flag: "--source-ids"), target = try parseIds(targetIds, flag: "--target-ids")
-        let model = try EncoderDecoderLoader.load(directory: modelOptions.model)
+        let model = try EncoderDecoderLoader.load(directory: modelOptions.model, options: try modelOptions.precision.loadOptions())
         let capacity = modelOptions.kvCapacity == 0 ? min(target.count, model.config.contextLength) : modelOptions.kvCapacity
         let session = try Seq2SeqSession(model: model, sourceCapacity: min(source.count, model.config.maxSourcePositions),
                                          capacity: capacity, threads: modelOptions.threads)

@@ -1,3 +1,7 @@
+#if canImport(Glibc)
+import Glibc
+#endif
+import CSpecDecKernels
 import CSpecDecShims
 import SpecDecJSON
 
@@ -19,16 +23,30 @@ public struct Matrix: @unchecked Sendable {
 }
 
 /// The tensors of a model directory: one model.safetensors, or the shards listed by
-/// model.safetensors.index.json. Hands out fp32 matrices, widening fp16/bf16 once.
+/// model.safetensors.index.json. Hands out fp32 matrices (norms, embeddings, biases;
+/// fp16/bf16 widened once) and projection weights in the precision the load asked for.
 public final class WeightStore: @unchecked Sendable {
     public let directory: String
+    /// What projection weights are computed in, and on which kernel path (resolved).
+    public let precision: WeightPrecision
+    public let kernelPath: KernelPath
     private var entries: [String: SafetensorsEntry] = [:]
     private var files: [SafetensorsFile] = []
     private var owned: [UnsafeMutableBufferPointer<Float>] = []
+    private var ownedPanels: [UnsafeMutableRawPointer] = []
     public private(set) var parameterCount = 0
+    /// Bytes of projection weights one forward pass over every layer streams.
+    public private(set) var projectionBytes = 0
 
-    public init(directory: String, useMmap: Bool = true) throws(SpecDecError) {
+    public convenience init(directory: String, useMmap: Bool = true) throws(SpecDecError) {
+        try self.init(directory: directory, options: LoadOptions(useMmap: useMmap))
+    }
+
+    public init(directory: String, options: LoadOptions) throws(SpecDecError) {
         self.directory = directory
+        precision = options.precision
+        kernelPath = try KernelPath.resolve(options.kernelPath)
+        let useMmap = options.useMmap
         let single = FileSystem.join(directory, "model.safetensors")
         let index = FileSystem.join(directory, "model.safetensors.index.json")
         if FileSystem.exists(single) {
@@ -50,7 +68,10 @@ public final class WeightStore: @unchecked Sendable {
         }
     }
 
-    deinit { for buffer in owned { buffer.deallocate() } }
+    deinit {
+        for buffer in owned { buffer.deallocate() }
+        for panels in ownedPanels { free(panels) }
+    }
 
     private func add(_ file: SafetensorsFile) throws(SpecDecError) {
         files.append(file)
@@ -98,6 +119,82 @@ public final class WeightStore: @unchecked Sendable {
 
     public func vector(_ name: String, count: Int) throws(SpecDecError) -> Matrix {
         try matrix(name, rows: 1, columns: count)
+    }
+
+    /// A projection weight `[rows, columns]` (`transposed`: stored `[columns, rows]`) in
+    /// the store's precision. `countParameters: false` for a tensor already counted (a
+    /// tied output projection reads the embedding table again).
+    public func linear(_ name: String, rows: Int, columns: Int, transposed: Bool = false,
+                       countParameters: Bool = true) throws(SpecDecError) -> LinearWeight {
+        guard let entry = entries[name] else { throw .shape("missing tensor \(name) in \(directory)") }
+        let layout: LinearWeight.Layout
+        switch (precision, entry.dtype) {
+        case (.fp32, _), (.auto, .f32): layout = .f32
+        case (.auto, .f16): layout = .f16Pairs
+        case (.auto, .bf16): layout = .bf16Pairs
+        case (.bf16, _): layout = .bf16
+        case (.int8, _): layout = .int8
+        }
+        if layout == .f32 {
+            let before = parameterCount
+            let m = try matrix(name, rows: rows, columns: columns, transposed: transposed)
+            if !countParameters { parameterCount = before }
+            projectionBytes += rows * columns * 4
+            return LinearWeight(matrix: m)
+        }
+        let expected = transposed ? [columns, rows] : [rows, columns]
+        guard entry.shape == expected else { throw .shape("tensor \(name) has shape \(entry.shape), expected \(expected)") }
+        if countParameters { parameterCount += entry.elementCount }
+        let source = UnsafeRawPointer(entry.data.baseAddress!)
+        let sourceType: Int32
+        switch entry.dtype {
+        case .f32: sourceType = SPECDEC_SOURCE_F32
+        case .f16: sourceType = SPECDEC_SOURCE_F16
+        case .bf16: sourceType = SPECDEC_SOURCE_BF16
+        }
+        let kp = LinearWeight.paddedColumns(columns, for: layout)
+        let paddedRows = (rows + 15) / 16 * 16
+        let weight: LinearWeight
+        if layout == .int8 {
+            let codesBytes = paddedRows * kp
+            let panels = try allocatePanels(codesBytes + paddedRows * 8)
+            let scales = (panels + codesBytes).assumingMemoryBound(to: Float.self)
+            let sums = (panels + codesBytes + paddedRows * 4).assumingMemoryBound(to: Int32.self)
+            specdec_pack_int8(source, sourceType, transposed ? 1 : 0, Int64(rows), Int64(columns), Int64(kp),
+                              panels.assumingMemoryBound(to: Int8.self), scales, sums)
+            weight = LinearWeight(rows: rows, columns: columns, layout: .int8, path: kernelPath, panels: UnsafeRawPointer(panels),
+                                  paddedColumns: kp, scales: UnsafePointer(scales), rowSums: UnsafePointer(sums))
+        } else {
+            let count = specdec_packed16_count(Int64(rows), Int64(kp))
+            let panels = try allocatePanels(count * 2)
+            specdec_pack16(source, sourceType, transposed ? 1 : 0, Int64(rows), Int64(columns), Int64(kp),
+                           layout == .f16Pairs ? 0 : 1, panels.assumingMemoryBound(to: UInt16.self))
+            weight = LinearWeight(rows: rows, columns: columns, layout: layout, path: kernelPath, panels: UnsafeRawPointer(panels),
+                                  paddedColumns: kp)
+        }
+        projectionBytes += weight.streamedBytes
+        return weight
+    }
+
+    /// The output projection of a model whose output is tied to `embedding` (tensor `name`):
+    /// the embedding table itself in fp32, or a packed copy in the store's precision.
+    public func tiedLinear(_ name: String, embedding: Matrix) throws(SpecDecError) -> LinearWeight {
+        let stored = entries[name]?.dtype
+        if precision == .fp32 || (precision == .auto && stored == .f32) || stored == nil {
+            projectionBytes += embedding.count * 4
+            return LinearWeight(matrix: embedding)
+        }
+        return try linear(name, rows: embedding.rows, columns: embedding.columns, countParameters: false)
+    }
+
+    private func allocatePanels(_ bytes: Int) throws(SpecDecError) -> UnsafeMutableRawPointer {
+        // posix_memalign rather than allocate(byteCount:): a failed allocation is a status.
+        var raw: UnsafeMutableRawPointer?
+        guard posix_memalign(&raw, 64, max(bytes, 64)) == 0, let raw else {
+            throw .init(.outOfMemory, "\(directory): cannot allocate \(bytes) bytes for packed weights")
+        }
+        ownedPanels.append(raw)
+        return raw
     }
 }
 

@@ -10,6 +10,8 @@ public enum LogitRows: Sendable {
 public protocol DecoderModel: AnyObject, Sendable {
     var config: ModelConfig { get }
     var parameterCount: Int { get }
+    /// The tensors, with the precision and kernel path the load chose.
+    var weights: WeightStore { get }
 
     /// Runs `count` new tokens through the model. Their keys and values are written to
     /// `cache` slots `cache.length ..< cache.length + count` and committed.
@@ -24,8 +26,12 @@ public protocol DecoderModel: AnyObject, Sendable {
 /// Loads whichever supported architecture a Hugging Face directory holds.
 public enum ModelLoader {
     public static func load(directory: String, useMmap: Bool = true) throws(SpecDecError) -> any DecoderModel {
+        try load(directory: directory, options: LoadOptions(useMmap: useMmap))
+    }
+
+    public static func load(directory: String, options: LoadOptions) throws(SpecDecError) -> any DecoderModel {
         let config = try ModelConfig.load(directory: directory)
-        let weights = try WeightStore(directory: directory, useMmap: useMmap)
+        let weights = try WeightStore(directory: directory, options: options)
         switch config.architecture {
         case .llama: return try LlamaModel(config: config, weights: weights)
         case .gpt2: return try GPT2Model(config: config, weights: weights)

@@ -4,24 +4,24 @@
 public final class GPT2Model: DecoderModel, @unchecked Sendable {
     struct Layer {
         var norm1Weight, norm1Bias: Matrix   // [d]
-        var wQKV: Matrix                     // [3d, d]
+        var wQKV: LinearWeight                     // [3d, d]
         var bQKV: Matrix                     // [3d]
-        var wProj: Matrix                    // [d, d]
+        var wProj: LinearWeight                    // [d, d]
         var bProj: Matrix
         var norm2Weight, norm2Bias: Matrix
-        var wUp: Matrix                      // [ffn, d]
+        var wUp: LinearWeight                      // [ffn, d]
         var bUp: Matrix
-        var wDown: Matrix                    // [d, ffn]
+        var wDown: LinearWeight                    // [d, ffn]
         var bDown: Matrix
     }
 
     public let config: ModelConfig
-    let weights: WeightStore
+    public let weights: WeightStore
     let tokenEmbedding: Matrix               // [vocab, d]
     let positionEmbedding: Matrix            // [context, d]
     let layers: [Layer]
     let finalNormWeight, finalNormBias: Matrix
-    let output: Matrix
+    let output: LinearWeight
     public var parameterCount: Int { weights.parameterCount }
 
     init(config c: ModelConfig, weights w: WeightStore) throws(SpecDecError) {
@@ -36,23 +36,23 @@ public final class GPT2Model: DecoderModel, @unchecked Sendable {
             let p = prefix + "h.\(i)."
             layers.append(Layer(
                 norm1Weight: try w.vector(p + "ln_1.weight", count: d), norm1Bias: try w.vector(p + "ln_1.bias", count: d),
-                wQKV: try w.matrix(p + "attn.c_attn.weight", rows: 3 * d, columns: d, transposed: true),
+                wQKV: try w.linear(p + "attn.c_attn.weight", rows: 3 * d, columns: d, transposed: true),
                 bQKV: try w.vector(p + "attn.c_attn.bias", count: 3 * d),
-                wProj: try w.matrix(p + "attn.c_proj.weight", rows: d, columns: d, transposed: true),
+                wProj: try w.linear(p + "attn.c_proj.weight", rows: d, columns: d, transposed: true),
                 bProj: try w.vector(p + "attn.c_proj.bias", count: d),
                 norm2Weight: try w.vector(p + "ln_2.weight", count: d), norm2Bias: try w.vector(p + "ln_2.bias", count: d),
-                wUp: try w.matrix(p + "mlp.c_fc.weight", rows: f, columns: d, transposed: true),
+                wUp: try w.linear(p + "mlp.c_fc.weight", rows: f, columns: d, transposed: true),
                 bUp: try w.vector(p + "mlp.c_fc.bias", count: f),
-                wDown: try w.matrix(p + "mlp.c_proj.weight", rows: d, columns: f, transposed: true),
+                wDown: try w.linear(p + "mlp.c_proj.weight", rows: d, columns: f, transposed: true),
                 bDown: try w.vector(p + "mlp.c_proj.bias", count: d)))
         }
         self.layers = layers
         finalNormWeight = try w.vector(prefix + "ln_f.weight", count: d)
         finalNormBias = try w.vector(prefix + "ln_f.bias", count: d)
         if !c.tiedEmbeddings, w.contains("lm_head.weight") {
-            output = try w.matrix("lm_head.weight", rows: c.vocabSize, columns: d)
+            output = try w.linear("lm_head.weight", rows: c.vocabSize, columns: d)
         } else {
-            output = tokenEmbedding
+            output = try w.tiedLinear(prefix + "wte.weight", embedding: tokenEmbedding)
         }
     }
 

@@ -3,19 +3,19 @@
 public final class LlamaModel: DecoderModel, @unchecked Sendable {
     struct Layer {
         var attentionNorm: Matrix            // [d]
-        var wq, wk, wv, wo: Matrix           // [qDim, d], [kvDim, d], [kvDim, d], [d, qDim]
+        var wq, wk, wv, wo: LinearWeight           // [qDim, d], [kvDim, d], [kvDim, d], [d, qDim]
         var bq, bk, bv, bo: UnsafePointer<Float>?
         var feedForwardNorm: Matrix          // [d]
-        var wGate, wUp, wDown: Matrix        // [ffn, d], [ffn, d], [d, ffn]
+        var wGate, wUp, wDown: LinearWeight        // [ffn, d], [ffn, d], [d, ffn]
         var bGate, bUp, bDown: UnsafePointer<Float>?
     }
 
     public let config: ModelConfig
-    let weights: WeightStore
+    public let weights: WeightStore
     let embedding: Matrix                    // [vocab, d]
     let layers: [Layer]
     let finalNorm: Matrix                    // [d]
-    let output: Matrix                       // [vocab, d] (the embedding when tied)
+    let output: LinearWeight                 // [vocab, d] (the embedding when tied)
     let rotary: RotaryEmbedding
     public var parameterCount: Int { weights.parameterCount }
 
@@ -32,18 +32,18 @@ public final class LlamaModel: DecoderModel, @unchecked Sendable {
             }
             layers.append(Layer(
                 attentionNorm: try w.vector(p + "input_layernorm.weight", count: d),
-                wq: try w.matrix(p + "self_attn.q_proj.weight", rows: c.queryDim, columns: d),
-                wk: try w.matrix(p + "self_attn.k_proj.weight", rows: c.kvDim, columns: d),
-                wv: try w.matrix(p + "self_attn.v_proj.weight", rows: c.kvDim, columns: d),
-                wo: try w.matrix(p + "self_attn.o_proj.weight", rows: d, columns: c.queryDim),
+                wq: try w.linear(p + "self_attn.q_proj.weight", rows: c.queryDim, columns: d),
+                wk: try w.linear(p + "self_attn.k_proj.weight", rows: c.kvDim, columns: d),
+                wv: try w.linear(p + "self_attn.v_proj.weight", rows: c.kvDim, columns: d),
+                wo: try w.linear(p + "self_attn.o_proj.weight", rows: d, columns: c.queryDim),
                 bq: try bias("self_attn.q_proj.bias", c.queryDim, c.attentionBias),
                 bk: try bias("self_attn.k_proj.bias", c.kvDim, c.attentionBias),
                 bv: try bias("self_attn.v_proj.bias", c.kvDim, c.attentionBias),
                 bo: try bias("self_attn.o_proj.bias", d, c.outputProjectionBias),
                 feedForwardNorm: try w.vector(p + "post_attention_layernorm.weight", count: d),
-                wGate: try w.matrix(p + "mlp.gate_proj.weight", rows: c.intermediateSize, columns: d),
-                wUp: try w.matrix(p + "mlp.up_proj.weight", rows: c.intermediateSize, columns: d),
-                wDown: try w.matrix(p + "mlp.down_proj.weight", rows: d, columns: c.intermediateSize),
+                wGate: try w.linear(p + "mlp.gate_proj.weight", rows: c.intermediateSize, columns: d),
+                wUp: try w.linear(p + "mlp.up_proj.weight", rows: c.intermediateSize, columns: d),
+                wDown: try w.linear(p + "mlp.down_proj.weight", rows: d, columns: c.intermediateSize),
                 bGate: try bias("mlp.gate_proj.bias", c.intermediateSize, c.mlpBias),
                 bUp: try bias("mlp.up_proj.bias", c.intermediateSize, c.mlpBias),
                 bDown: try bias("mlp.down_proj.bias", d, c.mlpBias)))
@@ -52,9 +52,9 @@ public final class LlamaModel: DecoderModel, @unchecked Sendable {
         finalNorm = try w.vector("model.norm.weight", count: d)
         if c.tiedEmbeddings || !w.contains("lm_head.weight") {
             guard c.tiedEmbeddings else { throw .shape("missing tensor lm_head.weight in \(w.directory) (tie_word_embeddings is false)") }
-            output = embedding
+            output = try w.tiedLinear("model.embed_tokens.weight", embedding: embedding)
         } else {
-            output = try w.matrix("lm_head.weight", rows: c.vocabSize, columns: d)
+            output = try w.linear("lm_head.weight", rows: c.vocabSize, columns: d)
         }
         rotary = RotaryEmbedding(headDim: c.headDim, theta: c.ropeTheta)
     }

@@ -1,11 +1,15 @@
 /// One projection of a forward pass: y = x · Wᵀ (+ bias).
 public struct Projection {
-    public var weight: Matrix
+    public var weight: LinearWeight
     public var bias: UnsafePointer<Float>?
     public var output: UnsafeMutablePointer<Float>
     public var outputStride: Int
 
     public init(_ weight: Matrix, bias: UnsafePointer<Float>? = nil, output: UnsafeMutablePointer<Float>, outputStride: Int) {
+        self.init(LinearWeight(matrix: weight), bias: bias, output: output, outputStride: outputStride)
+    }
+
+    public init(_ weight: LinearWeight, bias: UnsafePointer<Float>? = nil, output: UnsafeMutablePointer<Float>, outputStride: Int) {
         self.weight = weight
         self.bias = bias
         self.output = output
@@ -19,6 +23,8 @@ private struct ProjectionJob {
     var xStride: Int
     var tokens: Int
     var projections: (Projection, Projection?, Projection?)
+    /// The input converted once for compact weights (nil for fp32 weights).
+    var prepared: MatrixMultiply.PreparedActivations?
     var rowsPerChunk: Int
     var chunks: (Int, Int, Int)
 }
@@ -54,13 +60,23 @@ extension ThreadPool {
     /// Runs up to three projections of the same input in one dispatch (q/k/v, gate/up).
     public func project(x: UnsafePointer<Float>, xStride: Int, tokens: Int,
                         _ a: Projection, _ b: Projection? = nil, _ c: Projection? = nil) {
+        // One conversion of x serves every projection only if they share a layout.
+        func compatible(_ p: Projection?) -> Bool {
+            p.map { $0.weight.layout == a.weight.layout && $0.weight.paddedColumns == a.weight.paddedColumns } ?? true
+        }
+        guard compatible(b), compatible(c) else {
+            for p in [a, b, c].compactMap({ $0 }) { project(x: x, xStride: xStride, tokens: tokens, p) }
+            return
+        }
+        let prepared = a.weight.matrix == nil
+            ? MatrixMultiply.prepare(a.weight, x: x, xStride: xStride, tokens: tokens, scratch: activations) : nil
         let rows = a.weight.rows + (b?.weight.rows ?? 0) + (c?.weight.rows ?? 0)
         let work = rows * a.weight.columns * tokens
         let rowsPerChunk = work < ThreadPool.parallelWorkThreshold
             ? max(a.weight.rows, b?.weight.rows ?? 0, c?.weight.rows ?? 0)
             : max(16, (a.weight.rows / (threadCount * 4) + 15) / 16 * 16)
         func chunks(_ p: Projection?) -> Int { p.map { ($0.weight.rows + rowsPerChunk - 1) / rowsPerChunk } ?? 0 }
-        let job = ProjectionJob(x: x, xStride: xStride, tokens: tokens, projections: (a, b, c),
+        let job = ProjectionJob(x: x, xStride: xStride, tokens: tokens, projections: (a, b, c), prepared: prepared,
                                 rowsPerChunk: rowsPerChunk, chunks: (chunks(a), chunks(b), chunks(c)))
         run(chunks: job.chunks.0 + job.chunks.1 + job.chunks.2, context: job) { raw, chunk, _ in
             let job = raw.assumingMemoryBound(to: ProjectionJob.self).pointee
@@ -77,8 +93,12 @@ extension ThreadPool {
             }
             let start = index * job.rowsPerChunk
             let end = min(p.weight.rows, start + job.rowsPerChunk)
-            MatrixMultiply.multiply(p.weight, bias: p.bias, x: job.x, xStride: job.xStride, tokens: job.tokens,
-                                    y: p.output, yStride: p.outputStride, rows: start..<end)
+            if let prepared = job.prepared {
+                MatrixMultiply.multiplyPrepared(p.weight, bias: p.bias, prepared, y: p.output, yStride: p.outputStride, rows: start..<end)
+            } else {
+                MatrixMultiply.multiply(p.weight.matrix!, bias: p.bias, x: job.x, xStride: job.xStride, tokens: job.tokens,
+                                        y: p.output, yStride: p.outputStride, rows: start..<end)
+            }
         }
     }
 

@@ -21,6 +21,9 @@ public final class ThreadPool: @unchecked Sendable {
     public typealias Kernel = @convention(c) (_ context: UnsafeRawPointer, _ chunk: Int, _ thread: Int) -> Void
 
     public let threadCount: Int
+    /// Inputs of compact-weight projections, converted once per pass (the pool belongs to
+    /// one session, and a session is used by one thread at a time).
+    public let activations = ActivationScratch()
     private let state: PoolState
     private var threads: [pthread_t] = []
 

@@ -3,8 +3,12 @@
 /// Decoder-only directories are refused with `.unsupported`, naming `ModelLoader`.
 public enum EncoderDecoderLoader {
     public static func load(directory: String, useMmap: Bool = true) throws(SpecDecError) -> EncoderDecoderModel {
+        try load(directory: directory, options: LoadOptions(useMmap: useMmap))
+    }
+
+    public static func load(directory: String, options: LoadOptions) throws(SpecDecError) -> EncoderDecoderModel {
         let config = try EncoderDecoderConfig.load(directory: directory)
-        let weights = try WeightStore(directory: directory, useMmap: useMmap)
+        let weights = try WeightStore(directory: directory, options: options)
         return try build(config: config, weights: weights)
     }
 
@@ -21,15 +25,18 @@ public enum EncoderDecoderLoader {
         // Token embeddings: one shared table, or one per side (Marian with separate vocabularies).
         // Checkpoints written by older transformers repeat the shared table under each side's name.
         let encoderTokens: Matrix, decoderTokens: Matrix
+        let decoderTokensName: String
         if c.sharedEmbeddings {
             guard let name = w.firstPresent([p + "shared.weight", p + "encoder.embed_tokens.weight", p + "decoder.embed_tokens.weight"]) else {
                 throw .shape("missing tensor \(p)shared.weight in \(w.directory)")
             }
             encoderTokens = try w.matrix(name, rows: c.sourceVocabSize, columns: d)
             decoderTokens = encoderTokens
+            decoderTokensName = name
         } else {
             encoderTokens = try w.matrix(p + "encoder.embed_tokens.weight", rows: c.sourceVocabSize, columns: d)
             decoderTokens = try w.matrix(p + "decoder.embed_tokens.weight", rows: c.vocabSize, columns: d)
+            decoderTokensName = p + "decoder.embed_tokens.weight"
         }
 
         var owned: [UnsafeMutableBufferPointer<Float>] = []
@@ -99,14 +106,14 @@ public enum EncoderDecoderLoader {
         let extraLayer = p + "encoder.layers.\(c.encoderLayerCount).fc1.weight"
         if w.contains(extraLayer) { throw .shape("\(w.directory) holds more encoder layers than encoder_layers = \(c.encoderLayerCount)") }
 
-        let output: Matrix
+        let output: LinearWeight
         if c.tiedEmbeddings {
-            output = decoderTokens
+            output = try w.tiedLinear(decoderTokensName, embedding: decoderTokens)
         } else {
             guard w.contains("lm_head.weight") else {
                 throw .shape("missing tensor lm_head.weight in \(w.directory) (tie_word_embeddings is false)")
             }
-            output = try w.matrix("lm_head.weight", rows: c.vocabSize, columns: d)
+            output = try w.linear("lm_head.weight", rows: c.vocabSize, columns: d)
         }
         // transformers keeps final_logits_bias as a buffer and treats a missing one as zeros.
         let bias = w.contains("final_logits_bias") ? try w.matrix("final_logits_bias", rows: 1, columns: c.vocabSize).pointer : nil

@@ -21,18 +21,18 @@ struct CrossAttentionMemory {
 /// Logits:         y · W_outᵀ + final_logits_bias
 public final class EncoderDecoderModel: @unchecked Sendable {
     public let config: EncoderDecoderConfig
-    let weights: WeightStore
+    public let weights: WeightStore
     let encoderEmbedding: EmbeddingStage
     let decoderEmbedding: EmbeddingStage
     let encoderLayers: [EncoderLayerWeights]
     let decoderLayers: [DecoderLayerWeights]
-    let output: Matrix                         // [vocab, d]: lm_head, or the decoder embedding when tied
+    let output: LinearWeight                   // [vocab, d]: lm_head, or the decoder embedding when tied
     let finalLogitsBias: UnsafePointer<Float>? // [vocab] (absent = zeros)
     private let ownedTables: [UnsafeMutableBufferPointer<Float>]
     public var parameterCount: Int { weights.parameterCount }
 
     init(config: EncoderDecoderConfig, weights: WeightStore, encoderEmbedding: EmbeddingStage, decoderEmbedding: EmbeddingStage,
-         encoderLayers: [EncoderLayerWeights], decoderLayers: [DecoderLayerWeights], output: Matrix,
+         encoderLayers: [EncoderLayerWeights], decoderLayers: [DecoderLayerWeights], output: LinearWeight,
          finalLogitsBias: UnsafePointer<Float>?, ownedTables: [UnsafeMutableBufferPointer<Float>]) {
         self.config = config
         self.weights = weights

@@ -7,14 +7,14 @@ struct LayerNormWeights {
 }
 
 struct AttentionWeights {
-    var wq, wk, wv, wo: Matrix           // [d, d] each
+    var wq, wk, wv, wo: LinearWeight     // [d, d] each
     var bq, bk, bv, bo: UnsafePointer<Float>  // [d]
 }
 
 struct FeedForwardWeights {
-    var w1: Matrix                       // fc1 [ffn, d]
+    var w1: LinearWeight                 // fc1 [ffn, d]
     var b1: UnsafePointer<Float>
-    var w2: Matrix                       // fc2 [d, ffn]
+    var w2: LinearWeight                 // fc2 [d, ffn]
     var b2: UnsafePointer<Float>
 }
 
@@ -61,10 +61,10 @@ extension WeightStore {
 
     func attention(_ prefix: String, _ d: Int) throws(SpecDecError) -> AttentionWeights {
         AttentionWeights(
-            wq: try matrix(prefix + ".q_proj.weight", rows: d, columns: d),
-            wk: try matrix(prefix + ".k_proj.weight", rows: d, columns: d),
-            wv: try matrix(prefix + ".v_proj.weight", rows: d, columns: d),
-            wo: try matrix(prefix + ".out_proj.weight", rows: d, columns: d),
+            wq: try linear(prefix + ".q_proj.weight", rows: d, columns: d),
+            wk: try linear(prefix + ".k_proj.weight", rows: d, columns: d),
+            wv: try linear(prefix + ".v_proj.weight", rows: d, columns: d),
+            wo: try linear(prefix + ".out_proj.weight", rows: d, columns: d),
             bq: try vector(prefix + ".q_proj.bias", count: d).pointer,
             bk: try vector(prefix + ".k_proj.bias", count: d).pointer,
             bv: try vector(prefix + ".v_proj.bias", count: d).pointer,
@@ -74,7 +74,7 @@ extension WeightStore {
     /// fc1 and fc2 of a layer; `layer` ends with "." ("model.encoder.layers.0.").
     func feedForward(layer: String, _ d: Int, _ f: Int) throws(SpecDecError) -> FeedForwardWeights {
         FeedForwardWeights(
-            w1: try matrix(layer + "fc1.weight", rows: f, columns: d), b1: try vector(layer + "fc1.bias", count: f).pointer,
-            w2: try matrix(layer + "fc2.weight", rows: d, columns: f), b2: try vector(layer + "fc2.bias", count: d).pointer)
+            w1: try linear(layer + "fc1.weight", rows: f, columns: d), b1: try vector(layer + "fc1.bias", count: f).pointer,
+            w2: try linear(layer + "fc2.weight", rows: d, columns: f), b2: try vector(layer + "fc2.bias", count: d).pointer)
     }
 }

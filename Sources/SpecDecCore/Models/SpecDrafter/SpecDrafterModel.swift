@@ -10,17 +10,18 @@ import Glibc
 /// to the token embeddings. See training/README.md for the tensor names.
 public final class SpecDrafterModel: @unchecked Sendable {
     struct Attention {
-        var wq, wk, wv, wo: Matrix
+        var wq, wk, wv, wo: LinearWeight
         var bq, bk, bv, bo: Matrix
     }
     struct Norm { var weight, bias: Matrix }
-    struct FeedForward { var up, down: Matrix; var upBias, downBias: Matrix }
+    struct FeedForward { var up, down: LinearWeight; var upBias, downBias: Matrix }
     struct EncoderLayer { var attention: Attention; var norm1: Norm; var ffn: FeedForward; var norm2: Norm }
     struct DecoderLayer { var selfAttention: Attention; var norm1: Norm; var cross: Attention; var norm2: Norm; var ffn: FeedForward; var norm3: Norm }
 
     public let config: SpecDrafterConfig
-    let weights: WeightStore
+    public let weights: WeightStore
     let embedding: Matrix         // [V, d]
+    let outputProjection: LinearWeight  // the embedding, tied, in the load's precision
     let encoderPositions: Matrix  // [P+2, d]
     let decoderPositions: Matrix  // [P+2, d]
     let copyProjection: Matrix    // [d, d]
@@ -30,21 +31,26 @@ public final class SpecDrafterModel: @unchecked Sendable {
     let encoderLayers: [EncoderLayer]
     let decoderLayers: [DecoderLayer]
 
-    public init(directory: String) throws(SpecDecError) {
+    public convenience init(directory: String) throws(SpecDecError) {
+        try self.init(directory: directory, options: LoadOptions())
+    }
+
+    public init(directory: String, options: LoadOptions) throws(SpecDecError) {
         let c = try SpecDrafterConfig.load(directory: directory)
         config = c
-        let w = try WeightStore(directory: directory)
+        let w = try WeightStore(directory: directory, options: options)
         weights = w
         let d = c.hiddenSize
         embedding = try w.matrix("embed_tokens.weight", rows: c.vocabSize, columns: d)
+        outputProjection = try w.tiedLinear("embed_tokens.weight", embedding: embedding)
         encoderPositions = try w.matrix("encoder.embed_positions.weight", rows: c.maxPositions + 2, columns: d)
         let positions = try w.matrix("decoder.embed_positions.weight", rows: c.maxPositions + 2, columns: d)
         decoderPositions = positions
         let copy = try w.matrix("decoder.copy_attn.weight", rows: d, columns: d)
         copyProjection = copy
         func attention(_ p: String) throws(SpecDecError) -> Attention {
-            Attention(wq: try w.matrix(p + "q_proj.weight", rows: d, columns: d), wk: try w.matrix(p + "k_proj.weight", rows: d, columns: d),
-                      wv: try w.matrix(p + "v_proj.weight", rows: d, columns: d), wo: try w.matrix(p + "out_proj.weight", rows: d, columns: d),
+            Attention(wq: try w.linear(p + "q_proj.weight", rows: d, columns: d), wk: try w.linear(p + "k_proj.weight", rows: d, columns: d),
+                      wv: try w.linear(p + "v_proj.weight", rows: d, columns: d), wo: try w.linear(p + "out_proj.weight", rows: d, columns: d),
                       bq: try w.vector(p + "q_proj.bias", count: d), bk: try w.vector(p + "k_proj.bias", count: d),
                       bv: try w.vector(p + "v_proj.bias", count: d), bo: try w.vector(p + "out_proj.bias", count: d))
         }
@@ -52,7 +58,7 @@ public final class SpecDrafterModel: @unchecked Sendable {
             Norm(weight: try w.vector(p + ".weight", count: d), bias: try w.vector(p + ".bias", count: d))
         }
         func ffn(_ p: String, _ f: Int) throws(SpecDecError) -> FeedForward {
-            FeedForward(up: try w.matrix(p + "fc1.weight", rows: f, columns: d), down: try w.matrix(p + "fc2.weight", rows: d, columns: f),
+            FeedForward(up: try w.linear(p + "fc1.weight", rows: f, columns: d), down: try w.linear(p + "fc2.weight", rows: d, columns: f),
                         upBias: try w.vector(p + "fc1.bias", count: f), downBias: try w.vector(p + "fc2.bias", count: d))
         }
         var encoder: [EncoderLayer] = []
@@ -168,14 +174,14 @@ public final class SpecDrafterModel: @unchecked Sendable {
         }
         let slots = Array(y[(prefix.count * d)...])
         var logits = [Float](repeating: 0, count: k * c.vocabSize)
-        multiply(slots, count: k, embedding, bias: nil, into: &logits, pool: pool)
+        multiply(slots, count: k, outputProjection, bias: nil, into: &logits, pool: pool)
         return logits
     }
 
     // MARK: - Layers
 
     /// y = x · Wᵀ + b for `count` rows of x.
-    private func multiply(_ x: [Float], count: Int, _ w: Matrix, bias: Matrix?, into y: inout [Float], pool: ThreadPool?) {
+    private func multiply(_ x: [Float], count: Int, _ w: LinearWeight, bias: Matrix?, into y: inout [Float], pool: ThreadPool?) {
         x.withUnsafeBufferPointer { xb in
             y.withUnsafeMutableBufferPointer { yb in
                 if let pool {
@@ -183,15 +189,15 @@ public final class SpecDrafterModel: @unchecked Sendable {
                                  Projection(w, bias: bias?.pointer, output: yb.baseAddress!, outputStride: w.rows))
                 } else {
                     MatrixMultiply.multiply(w, bias: bias?.pointer, x: xb.baseAddress!, xStride: w.columns, tokens: count,
-                                            y: yb.baseAddress!, yStride: w.rows, rows: 0..<w.rows)
+                                            y: yb.baseAddress!, yStride: w.rows, rows: 0..<w.rows, scratch: ActivationScratch())
                 }
             }
         }
     }
 
     /// Two projections of the same x (keys and values) in one dispatch.
-    private func multiplyPair(_ x: [Float], count: Int, _ w1: Matrix, _ b1: Matrix, into y1: inout [Float],
-                              _ w2: Matrix, _ b2: Matrix, into y2: inout [Float], pool: ThreadPool?) {
+    private func multiplyPair(_ x: [Float], count: Int, _ w1: LinearWeight, _ b1: Matrix, into y1: inout [Float],
+                              _ w2: LinearWeight, _ b2: Matrix, into y2: inout [Float], pool: ThreadPool?) {
         guard let pool else {
             multiply(x, count: count, w1, bias: b1, into: &y1, pool: nil)
             multiply(x, count: count, w2, bias: b2, into: &y2, pool: nil)

@@ -1,0 +1,85 @@
+// AVX512_BF16 (vdpbf16ps) and AVX-512 VNNI (vpdpbusd) kernels. One instruction multiplies
+// a 64-byte pair (or quad) of W, 16 rows wide, by a broadcast of one token's two (four)
+// activations and adds into that token's 16 row sums.
+#include "CSpecDecKernels.h"
+#include "kernel_support.h"
+#include <immintrin.h>
+
+AVX512_DOT_TARGET INLINE void bf16_tokens(const uint16_t *block, int64_t pairs, const uint32_t *x, int64_t x_pairs, float *y,
+                        int64_t y_stride, int64_t row0, int64_t rows, const float *bias, const int nt) {
+    __m512 acc[8];
+    for (int t = 0; t < nt; t++) acc[t] = _mm512_setzero_ps();
+    for (int64_t p = 0; p < pairs; p++) {
+        const __m512bh wv = (__m512bh)_mm512_loadu_si512(block + p * 32);
+        for (int t = 0; t < nt; t++) acc[t] = _mm512_dpbf16_ps(acc[t], wv, (__m512bh)_mm512_set1_epi32((int)x[t * x_pairs + p]));
+    }
+    store_block(acc, nt, y, y_stride, row0, rows, bias);
+}
+
+/// One token: four independent sums so the dot products do not wait on each other.
+AVX512_DOT_TARGET INLINE void bf16_single(const uint16_t *block, int64_t pairs, const uint32_t *x, float *y, int64_t row0, int64_t rows,
+                        const float *bias) {
+    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
+    int64_t p = 0;
+    for (; p + 4 <= pairs; p += 4) {
+        a0 = _mm512_dpbf16_ps(a0, (__m512bh)_mm512_loadu_si512(block + p * 32), (__m512bh)_mm512_set1_epi32((int)x[p]));
+        a1 = _mm512_dpbf16_ps(a1, (__m512bh)_mm512_loadu_si512(block + p * 32 + 32), (__m512bh)_mm512_set1_epi32((int)x[p + 1]));
+        a2 = _mm512_dpbf16_ps(a2, (__m512bh)_mm512_loadu_si512(block + p * 32 + 64), (__m512bh)_mm512_set1_epi32((int)x[p + 2]));
+        a3 = _mm512_dpbf16_ps(a3, (__m512bh)_mm512_loadu_si512(block + p * 32 + 96), (__m512bh)_mm512_set1_epi32((int)x[p + 3]));
+    }
+    for (; p < pairs; p++) a0 = _mm512_dpbf16_ps(a0, (__m512bh)_mm512_loadu_si512(block + p * 32), (__m512bh)_mm512_set1_epi32((int)x[p]));
+    const __m512 sum = _mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3));
+    store_block(&sum, 1, y, 0, row0, rows, bias);
+}
+
+AVX512_DOT_TARGET void specdec_mm_bf16_avx512bf16(SPECDEC_MMBF16_ARGS) {
+    const int64_t pairs = kp / 2;
+    const uint32_t *x32 = (const uint32_t *)x;
+    for (int64_t b = block_begin; b < block_end; b++) {
+        const uint16_t *block = w + b * 16 * kp;
+        if (tokens == 1) {
+            bf16_single(block, pairs, x32, y, b * 16, rows, bias);
+            continue;
+        }
+#define BF16(NT) bf16_tokens(block, pairs, x32 + t * pairs, pairs, y + t * y_stride, y_stride, b * 16, rows, bias, NT)
+        FOR_TOKEN_GROUPS(tokens, BF16);
+#undef BF16
+    }
+}
+
+/// vpdpbusd multiplies unsigned by signed bytes: activations are offset by 128 (a flip of
+/// the sign bit) and 128 * the row's sum of codes is taken off at the end.
+AVX512_DOT_TARGET INLINE void int8_tokens(const int8_t *block, const float *w_scales, const int32_t *w_row_sums, int64_t quads,
+                        const uint32_t *x, int64_t x_quads, const float *x_scales, float *y, int64_t y_stride,
+                        int64_t row0, int64_t rows, const float *bias, const int nt) {
+    __m512i acc[8];
+    for (int t = 0; t < nt; t++) acc[t] = _mm512_setzero_si512();
+    const __m512i flip = _mm512_set1_epi32((int)0x80808080u);
+    for (int64_t q = 0; q < quads; q++) {
+        const __m512i wv = _mm512_loadu_si512(block + q * 64);
+        for (int t = 0; t < nt; t++) {
+            const __m512i xv = _mm512_xor_si512(_mm512_set1_epi32((int)x[t * x_quads + q]), flip);
+            acc[t] = _mm512_dpbusd_epi32(acc[t], xv, wv);
+        }
+    }
+    const __m512i offset = _mm512_slli_epi32(_mm512_loadu_si512(w_row_sums + row0), 7);
+    const __m512 ws = _mm512_loadu_ps(w_scales + row0);
+    __m512 out[8];
+    for (int t = 0; t < nt; t++) {
+        const __m512 sum = _mm512_cvtepi32_ps(_mm512_sub_epi32(acc[t], offset));
+        out[t] = _mm512_mul_ps(sum, _mm512_mul_ps(ws, _mm512_set1_ps(x_scales[t])));
+    }
+    store_block(out, nt, y, y_stride, row0, rows, bias);
+}
+
+AVX512_DOT_TARGET void specdec_mm_int8_avx512vnni(SPECDEC_MM8_ARGS) {
+    const int64_t quads = kp / 4;
+    const uint32_t *x32 = (const uint32_t *)x;
+    for (int64_t b = block_begin; b < block_end; b++) {
+        const int8_t *block = w + b * 16 * kp;
+#define INT8(NT) int8_tokens(block, w_scales, w_row_sums, quads, x32 + t * quads, quads, x_scales + t, y + t * y_stride, \
+                             y_stride, b * 16, rows, bias, NT)
+        FOR_TOKEN_GROUPS(tokens, INT8);
+#undef INT8
+    }
+}

@@ -1,0 +1,98 @@
+// The portable, AVX2 and AVX-512 kernels: one source written with 16-lane vector
+// extensions (one lane per output row), compiled three times under different target
+// attributes. The compiler maps a 16-lane vector to one zmm, two ymm or four xmm.
+#include "CSpecDecKernels.h"
+#include <string.h>
+
+#include "kernel_support.h"
+
+// 16-lane vectors only travel between always-inline helpers, never across a real call.
+#pragma clang diagnostic ignored "-Wpsabi"
+
+typedef _Float16 f16x32 __attribute__((vector_size(64)));
+typedef _Float16 f16x16 __attribute__((vector_size(32)));
+
+INLINE u32x16 load_u32x16(const void *p) { u32x16 v; memcpy(&v, p, 64); return v; }
+INLINE f32x16 load_f32x16(const void *p) { f32x16 v; memcpy(&v, p, 64); return v; }
+
+/// Pairs layout, weights widened in registers: `f16` selects the f16 or the bf16 reading.
+/// NT tokens at once (a compile-time constant after inlining, so the accumulators stay
+/// in registers); each pair of W is loaded once for the NT tokens.
+INLINE void mm16_tokens(const uint16_t *block, int64_t pairs, const float *x, int64_t kp, float *y, int64_t y_stride,
+                        int64_t row0, int64_t rows, const float *bias, const int nt, const int f16) {
+    f32x16 acc[8] = {0};
+    for (int64_t p = 0; p < pairs; p++) {
+        f32x16 even, odd;
+        if (f16) {
+            f16x32 h;
+            memcpy(&h, block + p * 32, 64);
+            f16x16 e = __builtin_shufflevector(h, h, 0, 2, 4, 6, 8, 10, 12, 14, 16, 18, 20, 22, 24, 26, 28, 30);
+            f16x16 o = __builtin_shufflevector(h, h, 1, 3, 5, 7, 9, 11, 13, 15, 17, 19, 21, 23, 25, 27, 29, 31);
+            even = __builtin_convertvector(e, f32x16);
+            odd = __builtin_convertvector(o, f32x16);
+        } else {
+            const u32x16 v = load_u32x16(block + p * 32);
+            even = (f32x16)(v << 16);
+            odd = (f32x16)(v & 0xffff0000u);
+        }
+        for (int t = 0; t < nt; t++) {
+            const float *xp = x + t * kp + 2 * p;
+            acc[t] += even * xp[0] + odd * xp[1];
+        }
+    }
+    store_block(acc, nt, y, y_stride, row0, rows, bias);
+}
+
+INLINE void mm16(SPECDEC_MM16_ARGS, const int f16) {
+    const int64_t pairs = kp / 2;
+    for (int64_t b = block_begin; b < block_end; b++) {
+        const uint16_t *block = w + b * 16 * kp;
+#define MM16(NT) mm16_tokens(block, pairs, x + t * kp, kp, y + t * y_stride, y_stride, b * 16, rows, bias, NT, f16)
+        FOR_TOKEN_GROUPS(tokens, MM16);
+#undef MM16
+    }
+}
+
+/// Quads layout: four sign-extended bytes per lane, exact int32 sums, then
+/// y = sum * (w_scale[r] * x_scale[t]) (+ bias).
+INLINE void mm8_tokens(const int8_t *block, const float *w_scales, int64_t quads, const int8_t *x, const float *x_scales,
+                       int64_t kp, float *y, int64_t y_stride, int64_t row0, int64_t rows, const float *bias, const int nt) {
+    i32x16 acc[8] = {0};
+    for (int64_t q = 0; q < quads; q++) {
+        i32x16 v;
+        memcpy(&v, block + q * 64, 64);
+        const i32x16 b0 = (v << 24) >> 24, b1 = (v << 16) >> 24, b2 = (v << 8) >> 24, b3 = v >> 24;
+        for (int t = 0; t < nt; t++) {
+            const int8_t *xq = x + t * kp + 4 * q;
+            acc[t] += b0 * (int32_t)xq[0] + b1 * (int32_t)xq[1] + b2 * (int32_t)xq[2] + b3 * (int32_t)xq[3];
+        }
+    }
+    const f32x16 ws = load_f32x16(w_scales + row0);
+    f32x16 out[8];
+    for (int t = 0; t < nt; t++) out[t] = __builtin_convertvector(acc[t], f32x16) * (ws * x_scales[t]);
+    store_block(out, nt, y, y_stride, row0, rows, bias);
+}
+
+INLINE void mm8(SPECDEC_MM8_ARGS) {
+    (void)w_row_sums;
+    const int64_t quads = kp / 4;
+    for (int64_t b = block_begin; b < block_end; b++) {
+        const int8_t *block = w + b * 16 * kp;
+#define MM8(NT) mm8_tokens(block, w_scales, quads, x + t * kp, x_scales + t, kp, y + t * y_stride, y_stride, b * 16, rows, bias, NT)
+        FOR_TOKEN_GROUPS(tokens, MM8);
+#undef MM8
+    }
+}
+
+
+void specdec_mm_bf16w_portable(SPECDEC_MM16_ARGS) { mm16(w, kp, block_begin, block_end, x, tokens, y, y_stride, rows, bias, 0); }
+AVX2_TARGET void specdec_mm_bf16w_avx2(SPECDEC_MM16_ARGS) { mm16(w, kp, block_begin, block_end, x, tokens, y, y_stride, rows, bias, 0); }
+AVX512_TARGET void specdec_mm_bf16w_avx512(SPECDEC_MM16_ARGS) { mm16(w, kp, block_begin, block_end, x, tokens, y, y_stride, rows, bias, 0); }
+void specdec_mm_f16w_portable(SPECDEC_MM16_ARGS) { mm16(w, kp, block_begin, block_end, x, tokens, y, y_stride, rows, bias, 1); }
+AVX2_TARGET void specdec_mm_f16w_avx2(SPECDEC_MM16_ARGS) { mm16(w, kp, block_begin, block_end, x, tokens, y, y_stride, rows, bias, 1); }
+AVX512_TARGET void specdec_mm_f16w_avx512(SPECDEC_MM16_ARGS) { mm16(w, kp, block_begin, block_end, x, tokens, y, y_stride, rows, bias, 1); }
+
+#define MM8_CALL mm8(w, w_scales, w_row_sums, kp, block_begin, block_end, x, x_scales, tokens, y, y_stride, rows, bias)
+void specdec_mm_int8_portable(SPECDEC_MM8_ARGS) { MM8_CALL; }
+AVX2_TARGET void specdec_mm_int8_avx2(SPECDEC_MM8_ARGS) { MM8_CALL; }
+AVX512_TARGET void specdec_mm_int8_avx512(SPECDEC_MM8_ARGS) { MM8_CALL; }
