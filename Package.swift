@@ -42,6 +42,6 @@ let package = Package(
         .testTarget(name: "SpecDecTokenizersTests", dependencies: ["SpecDecTokenizers"]),
         .testTarget(
             name: "SpecDecCoreTests",
-            dependencies: ["SpecDecCore", "SpecDecCABI", "CSpecDecABI", "CAllocationCounter"]),
+            dependencies: ["SpecDecCore", "SpecDecCABI", "CSpecDecABI", "CSpecDecKernels", "CAllocationCounter"]),
     ]
 )

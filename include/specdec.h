@@ -35,6 +35,10 @@
  *                  fields at its end. Tokenizers (tokenizer.json, SentencePiece), text
  *                  generation with streamed text, host tokenizers;
  *                  SPECDEC_ERR_INVALID_UTF8.
+ *   ABI 3 (0.3.0): weight precision (fp32, bf16, int8) and kernel path chosen at load
+ *                  (specdec_model_params_t grew weight_precision and kernel_path;
+ *                  specdec_model_info_t grew the same plus weight_bytes);
+ *                  specdec_kernel_path_name, specdec_kernel_path_supported.
  */
 #ifndef SPECDEC_H
 #define SPECDEC_H
@@ -57,15 +61,15 @@ extern "C" {
 /* ------------------------------------------------------------------------- */
 
 #define SPECDEC_VERSION_MAJOR 0
-#define SPECDEC_VERSION_MINOR 2
+#define SPECDEC_VERSION_MINOR 3
 #define SPECDEC_VERSION_PATCH 0
 #define SPECDEC_VERSION_NUMBER \
     (SPECDEC_VERSION_MAJOR * 10000 + SPECDEC_VERSION_MINOR * 100 + SPECDEC_VERSION_PATCH)
-#define SPECDEC_VERSION_STRING "0.2.0"
+#define SPECDEC_VERSION_STRING "0.3.0"
 
 /* Bumped whenever the contract changes (append-only: a higher ABI version is a
  * superset of every lower one). */
-#define SPECDEC_ABI_VERSION 2
+#define SPECDEC_ABI_VERSION 3
 
 /* Runtime twins of the macros above: compare them to detect a library that is
  * older than the header you compiled against. Thread-safe, cannot fail. */
@@ -109,9 +113,28 @@ SPECDEC_API const char *specdec_last_error_message(void);
 /* A loaded model: immutable after load, shareable across threads and sessions. */
 typedef struct specdec_model specdec_model_t;
 
+/* Weight precision of the projections (specdec_model_params_t.weight_precision). */
+#define SPECDEC_WEIGHTS_AUTO 0  /* as stored: fp32 stays fp32; fp16/bf16 used in 16 bits, fp32 activations */
+#define SPECDEC_WEIGHTS_FP32 1  /* widened to fp32 at load */
+#define SPECDEC_WEIGHTS_BF16 2  /* bf16 weights and activations, fp32 sums */
+#define SPECDEC_WEIGHTS_INT8 3  /* int8, per-output-row scales; activations quantised per row */
+
+/* Kernel paths (specdec_model_params_t.kernel_path). AUTO takes the environment
+ * variable SPECDEC_KERNEL_PATH (a name below) when set, else the fastest path the CPU
+ * and the OS allow. Forcing a path the CPU lacks fails with SPECDEC_ERR_UNSUPPORTED. */
+#define SPECDEC_KERNELS_AUTO        0
+#define SPECDEC_KERNELS_PORTABLE    1  /* "portable": baseline x86-64 */
+#define SPECDEC_KERNELS_AVX2        2  /* "avx2": AVX2 + FMA + F16C */
+#define SPECDEC_KERNELS_AVX512      3  /* "avx512": AVX-512 F/BW/DQ/VL */
+#define SPECDEC_KERNELS_AVX512_BF16 4  /* "avx512_bf16": AVX512_BF16 and AVX-512 VNNI */
+#define SPECDEC_KERNELS_AMX         5  /* "amx": AMX tiles for 2+ positions */
+
 typedef struct specdec_model_params {
     uint32_t struct_size;     /* sizeof(specdec_model_params_t) */
     int32_t use_mmap;         /* 1 (default): map weight files; 0: read them into memory */
+    /* ABI 3 */
+    int32_t weight_precision; /* SPECDEC_WEIGHTS_* (default AUTO) */
+    int32_t kernel_path;      /* SPECDEC_KERNELS_* (default AUTO) */
 } specdec_model_params_t;
 
 /* Defaults for specdec_model_load. Thread-safe, cannot fail. */
@@ -120,13 +143,16 @@ SPECDEC_API specdec_model_params_t specdec_model_default_params(void);
 /* Loads a model from a Hugging Face directory: config.json plus model.safetensors,
  * or a sharded model.safetensors.index.json with its shards (decoder-only, Marian/BART,
  * or a SpecDec Spec-Drafter exported by training/export_drafter.py). fp32 weights are
- * memory-mapped; fp16 and bf16 weights are widened to fp32 at load time.
+ * memory-mapped; projection weights are packed once at load in the precision
+ * `params->weight_precision` asks for (norms, biases and embeddings stay fp32).
  *   dir:       borrowed, NUL-terminated path.
  *   params:    borrowed; NULL means specdec_model_default_params().
  *   out_model: receives a new model, to be released with specdec_model_destroy.
  * Errors: SPECDEC_ERR_IO (missing directory or file), SPECDEC_ERR_FORMAT (invalid
  * JSON, truncated or corrupt safetensors), SPECDEC_ERR_UNSUPPORTED (unknown
- * architecture or dtype), SPECDEC_ERR_SHAPE (missing tensor, wrong shape).
+ * architecture or dtype, a kernel path this CPU lacks), SPECDEC_ERR_SHAPE (missing
+ * tensor, wrong shape), SPECDEC_ERR_INVALID_ARGUMENT (unknown weight precision or
+ * kernel path value, or an unknown SPECDEC_KERNEL_PATH name).
  * On failure *out_model is set to NULL. Thread-safe. */
 SPECDEC_API specdec_status specdec_model_load(const char *dir,
                                               const specdec_model_params_t *params,
@@ -161,12 +187,23 @@ typedef struct specdec_model_info {
     int32_t source_vocab_size;      /* encoder-decoder: ids the source may use; else vocab_size */
     int32_t decoder_start_token_id; /* encoder-decoder: the token decoding starts from; else -1 */
     int32_t max_source_length;      /* encoder-decoder: longest source; else 0 */
+    /* ABI 3 */
+    int32_t weight_precision;       /* SPECDEC_WEIGHTS_* the model was loaded with */
+    int32_t kernel_path;            /* SPECDEC_KERNELS_* in use (never AUTO) */
+    int64_t weight_bytes;           /* bytes of projection weights one full pass streams */
 } specdec_model_info_t;
 
 /* Fills `*out_info` up to out_info->struct_size bytes (the caller sets it; a size
  * below 4 is SPECDEC_ERR_INVALID_ARGUMENT). Thread-safe. */
 SPECDEC_API specdec_status specdec_model_get_info(const specdec_model_t *model,
                                                   specdec_model_info_t *out_info);
+
+/* Name of a SPECDEC_KERNELS_* value ("auto", "portable", "avx2", "avx512",
+ * "avx512_bf16", "amx"), or "unknown". Static text. Thread-safe. */
+SPECDEC_API const char *specdec_kernel_path_name(int32_t kernel_path);
+
+/* 1 when this CPU and OS can run `kernel_path` (AUTO always can), else 0. Thread-safe. */
+SPECDEC_API int32_t specdec_kernel_path_supported(int32_t kernel_path);
 
 /* Convenience getters; they return -1 when `model` is NULL. Thread-safe. */
 SPECDEC_API int32_t specdec_model_vocab_size(const specdec_model_t *model);

@@ -4,7 +4,40 @@ import SpecDecCore
 
 @_cdecl("specdec_model_default_params")
 public func specdec_model_default_params() -> specdec_model_params_t {
-    specdec_model_params_t(struct_size: UInt32(MemoryLayout<specdec_model_params_t>.size), use_mmap: 1)
+    specdec_model_params_t(struct_size: UInt32(MemoryLayout<specdec_model_params_t>.size), use_mmap: 1,
+                           weight_precision: SPECDEC_WEIGHTS_AUTO, kernel_path: SPECDEC_KERNELS_AUTO)
+}
+
+@_cdecl("specdec_kernel_path_name")
+public func specdec_kernel_path_name(_ path: Int32) -> UnsafePointer<CChar> {
+    let name: StaticString
+    switch KernelPath(rawValue: path) {
+    case .auto: name = "auto"
+    case .portable: name = "portable"
+    case .avx2: name = "avx2"
+    case .avx512: name = "avx512"
+    case .avx512BF16: name = "avx512_bf16"
+    case .amx: name = "amx"
+    case nil: name = "unknown"
+    }
+    return UnsafeRawPointer(name.utf8Start).assumingMemoryBound(to: CChar.self)
+}
+
+@_cdecl("specdec_kernel_path_supported")
+public func specdec_kernel_path_supported(_ path: Int32) -> Int32 {
+    guard let path = KernelPath(rawValue: path) else { return 0 }
+    return KernelPath.unsupportedReason(path) == nil ? 1 : 0
+}
+
+/// The load options a params struct asks for; unknown values are refused by name.
+private func loadOptions(_ p: specdec_model_params_t) throws(SpecDecError) -> LoadOptions {
+    guard let precision = WeightPrecision(rawValue: p.weight_precision) else {
+        throw .invalidArgument("weight_precision \(p.weight_precision) is not a SPECDEC_WEIGHTS_* value (0 auto, 1 fp32, 2 bf16, 3 int8)")
+    }
+    guard let path = KernelPath(rawValue: p.kernel_path) else {
+        throw .invalidArgument("kernel_path \(p.kernel_path) is not a SPECDEC_KERNELS_* value (0 auto ... 5 amx)")
+    }
+    return LoadOptions(useMmap: p.use_mmap != 0, precision: precision, kernelPath: path)
 }
 
 @_cdecl("specdec_model_load")
@@ -18,15 +51,16 @@ public func specdec_model_load(_ dir: UnsafePointer<CChar>?, _ params: UnsafePoi
             throw .unsupported("this CPU lacks AVX-512 (F/BW/DQ/VL) and FMA, which this build of libspecdec requires")
         }
         let p = try readParams(params, defaults: specdec_model_default_params(), name: "specdec_model_params_t")
+        let options = try loadOptions(p)
         let directory = String(cString: dir)
         let loaded: LoadedModel
         if isSpecDrafter(directory) {
-            loaded = .specDrafter(try SpecDrafterModel(directory: directory))
+            loaded = .specDrafter(try SpecDrafterModel(directory: directory, options: options))
         } else {
-        switch try ModelFamily.detect(directory: directory) {
-        case .decoderOnly: loaded = .decoder(try ModelLoader.load(directory: directory, useMmap: p.use_mmap != 0))
-        case .encoderDecoder: loaded = .encoderDecoder(try EncoderDecoderLoader.load(directory: directory, useMmap: p.use_mmap != 0))
-        }
+            switch try ModelFamily.detect(directory: directory) {
+            case .decoderOnly: loaded = .decoder(try ModelLoader.load(directory: directory, options: options))
+            case .encoderDecoder: loaded = .encoderDecoder(try EncoderDecoderLoader.load(directory: directory, options: options))
+            }
         }
         outModel.pointee = OpaquePointer(Unmanaged.passRetained(ModelHandle(loaded, directory: directory)).toOpaque())
     }
@@ -52,6 +86,9 @@ public func specdec_model_get_info(_ model: OpaquePointer?, _ outInfo: UnsafeMut
         info.eos_token_id = Int32(handle.eosTokenIds.first ?? -1)
         info.pad_token_id = Int32(handle.padTokenId ?? -1)
         info.num_parameters = Int64(handle.parameterCount)
+        info.weight_precision = handle.weights.precision.rawValue
+        info.kernel_path = handle.weights.kernelPath.rawValue
+        info.weight_bytes = Int64(handle.weights.projectionBytes)
         switch handle.loaded {
         case .decoder(let m):
             let c = m.config

@@ -28,6 +28,15 @@ final class ModelHandle {
         }
     }
 
+    /// The tensors, with the precision and kernel path of the load.
+    var weights: WeightStore {
+        switch loaded {
+        case .decoder(let m): return m.weights
+        case .encoderDecoder(let m): return m.weights
+        case .specDrafter(let m): return m.weights
+        }
+    }
+
     var vocabSize: Int {
         switch loaded {
         case .decoder(let m): return m.config.vocabSize

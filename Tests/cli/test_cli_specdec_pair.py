@@ -70,3 +70,21 @@ def test_specdec_refuses_another_k() -> None:
     assert out.returncode != 0
     error = json.loads(out.stdout.splitlines()[-1])["error"]
     assert "trained for k = 12" in error["message"]
+
+
+def test_bf16_greedy_matches_transformers_and_int8_nearly() -> None:
+    """bf16 and int8 weights on the trained pair, whose top-1 margins are wide: bf16 keeps
+    every greedy translation of transformers' fp32 model; int8 at least 20 of the 24."""
+    for weights, required in (("bf16", len(CASES)), ("int8", 20)):
+        same = sum(run("--source-ids", ids(c["source_ids"]), "--weights", weights)["tokens"] == c["greedy_ids"] for c in CASES)
+        assert same >= required, f"{weights}: {same} of {len(CASES)} greedy translations equal transformers'"
+
+
+@pytest.mark.parametrize("weights", ["bf16", "int8"])
+def test_specdec_beta_one_is_greedy_on_each_precision(weights: str) -> None:
+    for case in CASES:
+        source = ("--source-ids", ids(case["source_ids"]), "--weights", weights)
+        greedy = run(*source)
+        spec = run(*source, "--drafter", "specdec", "--draft", str(DRAFTER), "--draft-len", str(REFERENCE["block_size"]),
+                   "--accept", "topk", "--beta", "1", "--tau", "0")
+        assert spec["tokens"] == greedy["tokens"], (weights, case["source"])

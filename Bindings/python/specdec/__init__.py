@@ -61,7 +61,7 @@ from .errors import (
     error_class,
     status_string,
 )
-from .model import Model, ModelInfo
+from .model import Model, ModelInfo, supported_kernel_paths
 from .session import Hypothesis, Session, Stats
 from .tokenizer import Tokenizer
 from .verifier import generate_with_verifier
@@ -71,6 +71,7 @@ __version__ = SPECDEC_VERSION_STRING
 __all__ = [
     "Model",
     "ModelInfo",
+    "supported_kernel_paths",
     "Session",
     "Stats",
     "Hypothesis",

@@ -43,11 +43,11 @@ from typing import List, Optional
 # --------------------------------------------------------------------------
 
 SPECDEC_VERSION_MAJOR = 0
-SPECDEC_VERSION_MINOR = 2
+SPECDEC_VERSION_MINOR = 3
 SPECDEC_VERSION_PATCH = 0
 SPECDEC_VERSION_NUMBER = SPECDEC_VERSION_MAJOR * 10000 + SPECDEC_VERSION_MINOR * 100 + SPECDEC_VERSION_PATCH
-SPECDEC_VERSION_STRING = "0.2.0"
-SPECDEC_ABI_VERSION = 2
+SPECDEC_VERSION_STRING = "0.3.0"
+SPECDEC_ABI_VERSION = 3
 
 # --------------------------------------------------------------------------
 # Status codes (pinned forever)
@@ -77,6 +77,18 @@ SPECDEC_ARCH_BART = 4  # ABI 2: encoder-decoder
 SPECDEC_ARCH_SPEC_DRAFTER = 5  # ABI 2: SpecDec's Spec-Drafter (a draft model only)
 
 # Arena backends
+# ABI 3: weight precision and kernel path at load
+SPECDEC_WEIGHTS_AUTO = 0
+SPECDEC_WEIGHTS_FP32 = 1
+SPECDEC_WEIGHTS_BF16 = 2
+SPECDEC_WEIGHTS_INT8 = 3
+SPECDEC_KERNELS_AUTO = 0
+SPECDEC_KERNELS_PORTABLE = 1
+SPECDEC_KERNELS_AVX2 = 2
+SPECDEC_KERNELS_AVX512 = 3
+SPECDEC_KERNELS_AVX512_BF16 = 4
+SPECDEC_KERNELS_AMX = 5
+
 SPECDEC_ARENA_AUTO = 0
 SPECDEC_ARENA_JEMALLOC = 1
 SPECDEC_ARENA_MMAP = 2
@@ -158,6 +170,9 @@ class specdec_model_params_t(Structure):
     _fields_ = [
         ("struct_size", c_uint32),
         ("use_mmap", c_int32),
+        # ABI 3
+        ("weight_precision", c_int32),
+        ("kernel_path", c_int32),
     ]
 
 
@@ -180,6 +195,10 @@ class specdec_model_info_t(Structure):
         ("source_vocab_size", c_int32),
         ("decoder_start_token_id", c_int32),
         ("max_source_length", c_int32),
+        # ABI 3
+        ("weight_precision", c_int32),
+        ("kernel_path", c_int32),
+        ("weight_bytes", c_int64),
     ]
 
 
@@ -433,6 +452,8 @@ FUNCTIONS = {
     "specdec_model_eos_token": (c_int32, [specdec_model_p]),
     "specdec_model_eos_tokens": (specdec_status, [specdec_model_p, _i32p, c_int32, _i32p]),
     "specdec_model_type": (c_char_p, [specdec_model_p]),
+    "specdec_kernel_path_name": (c_char_p, [c_int32]),
+    "specdec_kernel_path_supported": (c_int32, [c_int32]),
     # Sessions
     "specdec_session_default_params": (specdec_session_params_t, []),
     "specdec_session_create": (

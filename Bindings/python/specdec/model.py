@@ -22,6 +22,28 @@ ARCHITECTURE_NAMES = {
     _ffi.SPECDEC_ARCH_BART: "bart",
 }
 
+WEIGHT_PRECISIONS = {
+    "auto": _ffi.SPECDEC_WEIGHTS_AUTO,
+    "fp32": _ffi.SPECDEC_WEIGHTS_FP32,
+    "bf16": _ffi.SPECDEC_WEIGHTS_BF16,
+    "int8": _ffi.SPECDEC_WEIGHTS_INT8,
+}
+
+KERNEL_PATHS = {
+    "auto": _ffi.SPECDEC_KERNELS_AUTO,
+    "portable": _ffi.SPECDEC_KERNELS_PORTABLE,
+    "avx2": _ffi.SPECDEC_KERNELS_AVX2,
+    "avx512": _ffi.SPECDEC_KERNELS_AVX512,
+    "avx512_bf16": _ffi.SPECDEC_KERNELS_AVX512_BF16,
+    "amx": _ffi.SPECDEC_KERNELS_AMX,
+}
+
+
+def supported_kernel_paths() -> Tuple[str, ...]:
+    """Names of the kernel paths this CPU and OS can run (``auto`` included)."""
+    lib = _ffi.lib()
+    return tuple(name for name, value in KERNEL_PATHS.items() if lib.specdec_kernel_path_supported(value))
+
 
 @dataclass(frozen=True)
 class ModelInfo:
@@ -51,6 +73,10 @@ class ModelInfo:
     source_vocab_size: int = 0
     decoder_start_token_id: int = -1
     max_source_length: int = 0
+    # ABI 3
+    weights: str = "auto"
+    kernel_path: str = "auto"
+    weight_bytes: int = 0
 
     @property
     def architecture_name(self) -> str:
@@ -71,7 +97,9 @@ class Model:
     every session still open on it, so no session can outlive its model.
     """
 
-    def __init__(self, path: PathLike, *, use_mmap: bool = True):
+    def __init__(self, path: PathLike, *, use_mmap: bool = True, weights: str = "auto", kernels: str = "auto"):
+        """``weights``: ``auto`` (as stored), ``fp32``, ``bf16`` or ``int8``; ``kernels``:
+        ``auto`` or a path name (see :func:`supported_kernel_paths`)."""
         self._ptr = None  # set last, so __del__ of a half-built object is harmless
         self._lock = threading.Lock()
         self._sessions: "weakref.WeakSet" = weakref.WeakSet()
@@ -79,6 +107,14 @@ class Model:
         lib = _ffi.lib()
         params = lib.specdec_model_default_params()
         params.use_mmap = 1 if use_mmap else 0
+        if weights not in WEIGHT_PRECISIONS:
+            raise InvalidArgumentError(_ffi.SPECDEC_ERR_INVALID_ARGUMENT,
+                                       f"weights={weights!r} is not one of {', '.join(WEIGHT_PRECISIONS)}")
+        if kernels not in KERNEL_PATHS:
+            raise InvalidArgumentError(_ffi.SPECDEC_ERR_INVALID_ARGUMENT,
+                                       f"kernels={kernels!r} is not one of {', '.join(KERNEL_PATHS)}")
+        params.weight_precision = WEIGHT_PRECISIONS[weights]
+        params.kernel_path = KERNEL_PATHS[kernels]
         out = _ffi.specdec_model_p()
         code = lib.specdec_model_load(_encode_path(path), ctypes.byref(params), ctypes.byref(out))
         check(code)
@@ -161,6 +197,9 @@ class Model:
             source_vocab_size=raw.source_vocab_size,
             decoder_start_token_id=raw.decoder_start_token_id,
             max_source_length=raw.max_source_length,
+            weights={v: k for k, v in WEIGHT_PRECISIONS.items()}.get(raw.weight_precision, "unknown"),
+            kernel_path=_ffi.decode(lib.specdec_kernel_path_name(raw.kernel_path)),
+            weight_bytes=raw.weight_bytes,
         )
 
     @property

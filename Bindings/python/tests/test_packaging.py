@@ -64,7 +64,7 @@ def test_pip_install_and_import(lib, tmp_path):
     assert proc.returncode == 0, proc.stderr
     installed, version, number = proc.stdout.split()
     assert installed.startswith(str(target))
-    # The installed bindings are these (0.2.0) and load the library they are pointed at.
+    # The installed bindings are these (0.3.0) and load the library they are pointed at.
     # (specdec_version_string() is not compared: the library still reports "0.1.0",
     # see test_version.py.)
     assert version == specdec.SPECDEC_VERSION_STRING

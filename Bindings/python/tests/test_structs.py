@@ -20,8 +20,8 @@ INCLUDE = REPO_ROOT / "include"
 
 # Hand-computed x86-64 / LP64 layouts (also printed by examples/c/struct_sizes.c).
 EXPECTED_SIZES = {
-    "specdec_model_params_t": 8,
-    "specdec_model_info_t": 72,  # 56 in ABI 1; ABI 2 appended 4 int32 fields
+    "specdec_model_params_t": 16,  # 8 in ABI 2; ABI 3 appended weight_precision, kernel_path
+    "specdec_model_info_t": 88,  # 56 in ABI 1, 72 in ABI 2; ABI 3 appended 2 int32 + 1 int64
     "specdec_session_params_t": 20,
     "specdec_generate_params_t": 72,
     "specdec_stats_t": 104,

@@ -14,12 +14,12 @@ use std::os::raw::{c_char, c_void};
 // ---------------------------------------------------------------------------
 
 pub const SPECDEC_VERSION_MAJOR: u32 = 0;
-pub const SPECDEC_VERSION_MINOR: u32 = 2;
+pub const SPECDEC_VERSION_MINOR: u32 = 3;
 pub const SPECDEC_VERSION_PATCH: u32 = 0;
 pub const SPECDEC_VERSION_NUMBER: u32 =
     SPECDEC_VERSION_MAJOR * 10000 + SPECDEC_VERSION_MINOR * 100 + SPECDEC_VERSION_PATCH;
-pub const SPECDEC_VERSION_STRING: &str = "0.2.0";
-pub const SPECDEC_ABI_VERSION: u32 = 2;
+pub const SPECDEC_VERSION_STRING: &str = "0.3.0";
+pub const SPECDEC_ABI_VERSION: u32 = 3;
 
 // ---------------------------------------------------------------------------
 // Status codes (pinned forever)
@@ -60,7 +60,22 @@ pub type specdec_model_t = specdec_model;
 pub struct specdec_model_params_t {
     pub struct_size: u32,
     pub use_mmap: i32,
+    // ABI 3
+    pub weight_precision: i32,
+    pub kernel_path: i32,
 }
+
+// ABI 3: weight precision and kernel path at load.
+pub const SPECDEC_WEIGHTS_AUTO: i32 = 0;
+pub const SPECDEC_WEIGHTS_FP32: i32 = 1;
+pub const SPECDEC_WEIGHTS_BF16: i32 = 2;
+pub const SPECDEC_WEIGHTS_INT8: i32 = 3;
+pub const SPECDEC_KERNELS_AUTO: i32 = 0;
+pub const SPECDEC_KERNELS_PORTABLE: i32 = 1;
+pub const SPECDEC_KERNELS_AVX2: i32 = 2;
+pub const SPECDEC_KERNELS_AVX512: i32 = 3;
+pub const SPECDEC_KERNELS_AVX512_BF16: i32 = 4;
+pub const SPECDEC_KERNELS_AMX: i32 = 5;
 
 pub const SPECDEC_ARCH_UNKNOWN: i32 = 0;
 pub const SPECDEC_ARCH_LLAMA: i32 = 1;
@@ -95,6 +110,10 @@ pub struct specdec_model_info_t {
     pub decoder_start_token_id: i32,
     /// Encoder-decoder: longest source; else 0.
     pub max_source_length: i32,
+    // ABI 3
+    pub weight_precision: i32,
+    pub kernel_path: i32,
+    pub weight_bytes: i64,
 }
 
 // ---------------------------------------------------------------------------
@@ -417,6 +436,8 @@ extern "C" {
     pub fn specdec_last_error_message() -> *const c_char;
 
     pub fn specdec_model_default_params() -> specdec_model_params_t;
+    pub fn specdec_kernel_path_name(kernel_path: i32) -> *const c_char;
+    pub fn specdec_kernel_path_supported(kernel_path: i32) -> i32;
     pub fn specdec_model_load(
         dir: *const c_char,
         params: *const specdec_model_params_t,

@@ -49,7 +49,7 @@ mod tokenizer;
 
 pub use error::{Error, ErrorCode, Result, SpecDecError};
 pub use generate::{Control, GenerateOptions, Stats, StopReason};
-pub use model::{Architecture, Model, ModelInfo, ModelParams};
+pub use model::{Architecture, KernelPath, Model, ModelInfo, ModelParams, WeightPrecision};
 pub use seq2seq::{BeamOptions, EarlyStopping, Hypothesis};
 pub use session::{ArenaBackend, Logits, Session, SessionParams};
 pub use speculative::{Acceptance, DraftSource, Drafter, DrafterKind, Speculation};

@@ -64,6 +64,97 @@ pub struct ModelInfo {
     pub decoder_start_token_id: Option<i32>,
     /// ABI 2: the longest source (0 for decoder-only models).
     pub max_source_length: i32,
+    /// ABI 3: the precision projection weights were loaded in.
+    pub weights: WeightPrecision,
+    /// ABI 3: the kernel path in use (never `Auto`).
+    pub kernel_path: KernelPath,
+    /// ABI 3: bytes of projection weights one full pass streams.
+    pub weight_bytes: i64,
+}
+
+/// `SPECDEC_WEIGHTS_*`: the precision projection weights are computed in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum WeightPrecision {
+    /// As stored: fp32 stays fp32, fp16/bf16 are used in 16 bits with fp32 activations.
+    #[default]
+    Auto,
+    Fp32,
+    /// bf16 weights and activations, fp32 sums.
+    Bf16,
+    /// int8 weights (per-row scales), activations quantised per row.
+    Int8,
+}
+
+impl WeightPrecision {
+    fn raw(self) -> i32 {
+        match self {
+            WeightPrecision::Auto => ffi::SPECDEC_WEIGHTS_AUTO,
+            WeightPrecision::Fp32 => ffi::SPECDEC_WEIGHTS_FP32,
+            WeightPrecision::Bf16 => ffi::SPECDEC_WEIGHTS_BF16,
+            WeightPrecision::Int8 => ffi::SPECDEC_WEIGHTS_INT8,
+        }
+    }
+
+    fn from_raw(value: i32) -> WeightPrecision {
+        match value {
+            ffi::SPECDEC_WEIGHTS_FP32 => WeightPrecision::Fp32,
+            ffi::SPECDEC_WEIGHTS_BF16 => WeightPrecision::Bf16,
+            ffi::SPECDEC_WEIGHTS_INT8 => WeightPrecision::Int8,
+            _ => WeightPrecision::Auto,
+        }
+    }
+}
+
+/// `SPECDEC_KERNELS_*`: the instruction path of the compact-weight kernels.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KernelPath {
+    /// `SPECDEC_KERNEL_PATH` when set, else the fastest the CPU allows.
+    #[default]
+    Auto,
+    Portable,
+    Avx2,
+    Avx512,
+    Avx512Bf16,
+    Amx,
+}
+
+impl KernelPath {
+    pub const ALL: [KernelPath; 6] = [
+        KernelPath::Auto,
+        KernelPath::Portable,
+        KernelPath::Avx2,
+        KernelPath::Avx512,
+        KernelPath::Avx512Bf16,
+        KernelPath::Amx,
+    ];
+
+    fn raw(self) -> i32 {
+        match self {
+            KernelPath::Auto => ffi::SPECDEC_KERNELS_AUTO,
+            KernelPath::Portable => ffi::SPECDEC_KERNELS_PORTABLE,
+            KernelPath::Avx2 => ffi::SPECDEC_KERNELS_AVX2,
+            KernelPath::Avx512 => ffi::SPECDEC_KERNELS_AVX512,
+            KernelPath::Avx512Bf16 => ffi::SPECDEC_KERNELS_AVX512_BF16,
+            KernelPath::Amx => ffi::SPECDEC_KERNELS_AMX,
+        }
+    }
+
+    fn from_raw(value: i32) -> KernelPath {
+        KernelPath::ALL.into_iter().find(|p| p.raw() == value).unwrap_or(KernelPath::Auto)
+    }
+
+    /// The library's name for the path ("avx512_bf16", ...).
+    pub fn name(self) -> &'static str {
+        // SAFETY: returns static NUL-terminated text for any value.
+        let text = unsafe { std::ffi::CStr::from_ptr(ffi::specdec_kernel_path_name(self.raw())) };
+        text.to_str().unwrap_or("unknown")
+    }
+
+    /// Whether this CPU and OS can run the path.
+    pub fn is_supported(self) -> bool {
+        // SAFETY: pure query.
+        unsafe { ffi::specdec_kernel_path_supported(self.raw()) != 0 }
+    }
 }
 
 fn id(value: i32) -> Option<i32> {
@@ -75,6 +166,10 @@ fn id(value: i32) -> Option<i32> {
 pub struct ModelParams {
     /// Map weight files (default) or read them into memory.
     pub use_mmap: bool,
+    /// ABI 3: the precision of projection weights.
+    pub weights: WeightPrecision,
+    /// ABI 3: force a kernel path (`Auto` by default).
+    pub kernels: KernelPath,
 }
 
 impl Default for ModelParams {
@@ -83,6 +178,8 @@ impl Default for ModelParams {
         let raw = unsafe { ffi::specdec_model_default_params() };
         ModelParams {
             use_mmap: raw.use_mmap != 0,
+            weights: WeightPrecision::from_raw(raw.weight_precision),
+            kernels: KernelPath::from_raw(raw.kernel_path),
         }
     }
 }
@@ -113,6 +210,8 @@ impl Model {
         // SAFETY: cannot fail.
         let mut raw = unsafe { ffi::specdec_model_default_params() };
         raw.use_mmap = params.use_mmap as i32;
+        raw.weight_precision = params.weights.raw();
+        raw.kernel_path = params.kernels.raw();
         let mut out: *mut ffi::specdec_model_t = ptr::null_mut();
         // SAFETY: valid NUL-terminated path, params and out-pointer for the call.
         let status = unsafe { ffi::specdec_model_load(c_dir.as_ptr(), &raw, &mut out) };
@@ -156,6 +255,9 @@ impl Model {
             source_vocab_size: raw.source_vocab_size,
             decoder_start_token_id: id(raw.decoder_start_token_id),
             max_source_length: raw.max_source_length,
+            weights: WeightPrecision::from_raw(raw.weight_precision),
+            kernel_path: KernelPath::from_raw(raw.kernel_path),
+            weight_bytes: raw.weight_bytes,
         }
     }
 

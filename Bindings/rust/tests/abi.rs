@@ -11,10 +11,10 @@ mod common;
 #[test]
 fn runtime_versions_match_the_header() {
     assert_eq!(specdec::version_number(), SPECDEC_VERSION_NUMBER);
-    assert_eq!(specdec::version_number(), 200);
-    assert_eq!(specdec::VERSION_STRING, "0.2.0");
-    assert_eq!(specdec::abi_version(), 2);
-    assert_eq!(specdec::ABI_VERSION, 2);
+    assert_eq!(specdec::version_number(), 300);
+    assert_eq!(specdec::VERSION_STRING, "0.3.0");
+    assert_eq!(specdec::abi_version(), 3);
+    assert_eq!(specdec::ABI_VERSION, 3);
     assert_eq!(SPECDEC_PLUGIN_ABI_VERSION, 1);
     assert_eq!(SPECDEC_PLUGIN_ENTRY_SYMBOL, "specdec_plugin_entry");
 }
@@ -65,18 +65,25 @@ fn struct_layouts_match_hand_computed_c_layouts() {
             size_of::<specdec_model_params_t>(),
             align_of::<specdec_model_params_t>()
         ),
-        (8, 4)
+        (16, 4)
     );
     assert_eq!(offset_of!(specdec_model_params_t, use_mmap), 4);
+    // ABI 3: appended.
+    assert_eq!(offset_of!(specdec_model_params_t, weight_precision), 8);
+    assert_eq!(offset_of!(specdec_model_params_t, kernel_path), 12);
 
     assert_eq!(
         (
             size_of::<specdec_model_info_t>(),
             align_of::<specdec_model_info_t>()
         ),
-        (72, 8)
+        (88, 8)
     );
     assert_eq!(offset_of!(specdec_model_info_t, architecture), 4);
+    // ABI 3: appended (72 bytes in ABI 2).
+    assert_eq!(offset_of!(specdec_model_info_t, weight_precision), 72);
+    assert_eq!(offset_of!(specdec_model_info_t, kernel_path), 76);
+    assert_eq!(offset_of!(specdec_model_info_t, weight_bytes), 80);
     assert_eq!(offset_of!(specdec_model_info_t, pad_token_id), 40);
     assert_eq!(offset_of!(specdec_model_info_t, num_parameters), 48);
     // ABI 2: appended (56 bytes in ABI 1).

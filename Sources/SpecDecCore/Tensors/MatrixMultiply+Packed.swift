@@ -49,8 +49,8 @@ extension MatrixMultiply {
     /// y[t][r] = W[r] · x[t] (+ bias[r]) for r in `rows`, which starts on a 16-row block.
     public static func multiplyPrepared(_ w: LinearWeight, bias: UnsafePointer<Float>?, _ a: PreparedActivations,
                                         y: UnsafeMutablePointer<Float>, yStride: Int, rows: Range<Int>) {
+        guard !rows.isEmpty, let panels = w.panels else { return }
         assert(rows.lowerBound % 16 == 0, "compact-weight row chunks start on a 16-row block")
-        guard let panels = w.panels else { return }
         let begin = Int64(rows.lowerBound / 16), end = Int64((rows.upperBound + 15) / 16)
         let kp = Int64(w.paddedColumns), t = Int64(a.tokens), ys = Int64(yStride), n = Int64(min(rows.upperBound, w.rows))
         switch w.layout {

@@ -1,0 +1,127 @@
+import CSpecDecKernels
+@testable import SpecDecCore
+import Testing
+
+/// Every compact-weight kernel path this CPU can run against a plain double-precision
+/// product, on shapes that are not multiples of the 16-row block, the 32/64-column chunk
+/// or the token groups (1..64 positions). Bounds per layout:
+///   f16/bf16 weights, fp32 activations: the products are exact, so |err| <= 1e-5 · Σ|w·x|.
+///   bf16 activations: each x is rounded to bf16 (relative error <= 2^-9), so
+///     |err| <= 2^-8 · Σ|w·x| + 1e-5 · Σ|w·x|.
+///   int8: |err| <= Σ (|x|·s_w/2 + |w|·s_x/2 + s_w·s_x/4) + 1e-5 · Σ|w·x| with the per-row
+///     scales s = max|·|/127; and the int32 sums make every path give the same bits.
+@Suite struct CompactKernelTests {
+    static let shapes: [(rows: Int, columns: Int)] = [(1, 1), (17, 7), (45, 100), (33, 64), (16, 129), (70, 96)]
+    static let tokenCounts = [1, 2, 3, 7, 8, 9, 13, 16, 17, 33, 64]
+    static let layouts: [LinearWeight.Layout] = [.f16Pairs, .bf16Pairs, .bf16, .int8]
+    static var paths: [KernelPath] { KernelPath.supported }
+
+    /// Random weights already representable in the layout's 16-bit type, so the reference
+    /// sees exactly the weights the kernel multiplies.
+    static func weights(_ count: Int, layout: LinearWeight.Layout, random: inout RandomGenerator) -> [Float] {
+        (0..<count).map { _ in
+            let v = Float(random.nextUnit()) * 2 - 1
+            switch layout {
+            case .f16Pairs: return Float(Float16(v))
+            case .bf16Pairs, .bf16: return Float(bitPattern: v.bitPattern & 0xffff_0000)
+            default: return v
+            }
+        }
+    }
+
+    /// Packs `w` (rows × columns, fp32) for `layout` on `path`; the buffer is the caller's.
+    static func pack(_ w: [Float], rows: Int, columns: Int, layout: LinearWeight.Layout, path: KernelPath)
+        -> (LinearWeight, UnsafeMutableRawPointer) {
+        let kp = LinearWeight.paddedColumns(columns, for: layout)
+        let paddedRows = (rows + 15) / 16 * 16
+        let bytes = layout == .int8 ? paddedRows * kp + paddedRows * 8 : paddedRows * kp * 2
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
+        w.withUnsafeBufferPointer { source in
+            if layout == .int8 {
+                let scales = (buffer + paddedRows * kp).assumingMemoryBound(to: Float.self)
+                let sums = (buffer + paddedRows * kp + paddedRows * 4).assumingMemoryBound(to: Int32.self)
+                specdec_pack_int8(source.baseAddress!, SPECDEC_SOURCE_F32, 0, Int64(rows), Int64(columns), Int64(kp),
+                                  buffer.assumingMemoryBound(to: Int8.self), scales, sums)
+            } else {
+                specdec_pack16(source.baseAddress!, SPECDEC_SOURCE_F32, 0, Int64(rows), Int64(columns), Int64(kp),
+                               layout == .f16Pairs ? 0 : 1, buffer.assumingMemoryBound(to: UInt16.self))
+            }
+        }
+        let scales = layout == .int8 ? UnsafePointer((buffer + paddedRows * kp).assumingMemoryBound(to: Float.self)) : nil
+        let sums = layout == .int8 ? UnsafePointer((buffer + paddedRows * kp + paddedRows * 4).assumingMemoryBound(to: Int32.self)) : nil
+        return (LinearWeight(rows: rows, columns: columns, layout: layout, path: path, panels: UnsafeRawPointer(buffer),
+                             paddedColumns: kp, scales: scales, rowSums: sums), buffer)
+    }
+
+    /// y for `tokens` rows of x, computed in two row chunks (as the thread pool splits it).
+    static func run(_ weight: LinearWeight, bias: [Float], x: [Float], tokens: Int, scratch: ActivationScratch) -> [Float] {
+        var y = [Float](repeating: .nan, count: tokens * weight.rows)
+        let prepared = MatrixMultiply.prepare(weight, x: x, xStride: weight.columns, tokens: tokens, scratch: scratch)
+        let split = min(weight.rows, 16)
+        y.withUnsafeMutableBufferPointer { out in
+            MatrixMultiply.multiplyPrepared(weight, bias: bias, prepared, y: out.baseAddress!, yStride: weight.rows, rows: 0..<split)
+            MatrixMultiply.multiplyPrepared(weight, bias: bias, prepared, y: out.baseAddress!, yStride: weight.rows,
+                                            rows: split..<weight.rows)
+        }
+        return y
+    }
+
+    @Test(arguments: layouts)
+    func everyPathMatchesTheNaiveProduct(_ layout: LinearWeight.Layout) {
+        let scratch = ActivationScratch()
+        for shape in Self.shapes {
+            var random = RandomGenerator(seed: UInt64(shape.rows * 7919 + shape.columns))
+            let w = Self.weights(shape.rows * shape.columns, layout: layout, random: &random)
+            let bias = (0..<shape.rows).map { _ in Float(random.nextUnit()) - 0.5 }
+            for tokens in Self.tokenCounts {
+                let x = (0..<(tokens * shape.columns)).map { _ in Float(random.nextUnit()) * 4 - 2 }
+                var portableInt8: [Float]?
+                for path in Self.paths {
+                    let (weight, buffer) = Self.pack(w, rows: shape.rows, columns: shape.columns, layout: layout, path: path)
+                    defer { buffer.deallocate() }
+                    let y = Self.run(weight, bias: bias, x: x, tokens: tokens, scratch: scratch)
+                    var failures = 0
+                    for t in 0..<tokens {
+                        let xr = Array(x[(t * shape.columns)..<((t + 1) * shape.columns)])
+                        let sx = Double(xr.map { abs($0) }.max() ?? 0) / 127
+                        for r in 0..<shape.rows {
+                            let wr = Array(w[(r * shape.columns)..<((r + 1) * shape.columns)])
+                            let sw = Double(wr.map { abs($0) }.max() ?? 0) / 127
+                            var exact = Double(bias[r]), magnitude = 0.0, quantisation = 0.0
+                            for c in 0..<shape.columns {
+                                exact += Double(wr[c]) * Double(xr[c])
+                                magnitude += abs(Double(wr[c]) * Double(xr[c]))
+                                quantisation += abs(Double(xr[c])) * sw / 2 + abs(Double(wr[c])) * sx / 2 + sw * sx / 4
+                            }
+                            let bound: Double
+                            switch layout {
+                            case .bf16: bound = (1.0 / 256 + 1e-5) * magnitude + 1e-6
+                            case .int8: bound = quantisation + 1e-5 * magnitude + 1e-6
+                            default: bound = 1e-5 * magnitude + 1e-6
+                            }
+                            if !(abs(Double(y[t * shape.rows + r]) - exact) <= bound) { failures += 1 }
+                        }
+                    }
+                    #expect(failures == 0, "\(layout) on \(path): \(failures) results out of bounds for \(shape.rows)x\(shape.columns), \(tokens) tokens")
+                    if layout == .int8 {
+                        if let reference = portableInt8 {
+                            #expect(y == reference, "int8 on \(path) differs from the portable path (\(shape), \(tokens) tokens)")
+                        } else {
+                            portableInt8 = y
+                        }
+                    }
+                }
+            }
+        }
+    }
+
+    @Test func forcingAPathTheCPULacksIsAStatus() throws {
+        for path in KernelPath.allCases where !KernelPath.supported.contains(path) && path != .auto {
+            #expect(throws: SpecDecError.self) { try KernelPath.resolve(path) }
+            let reason = KernelPath.unsupportedReason(path) ?? ""
+            #expect(reason.contains(path.description))
+        }
+        #expect(try KernelPath.resolve(.portable) == .portable)
+        #expect(KernelPath.supported.first == .portable)
+    }
+}
