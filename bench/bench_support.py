@@ -83,3 +83,35 @@ def pkg_version(name: str) -> str:
         return version(name)
     except Exception:
         return "not installed"
+
+
+def _read_rate(megabytes: int, queue) -> None:
+    import time
+
+    import numpy as np
+    a = np.ones(megabytes * 2**20 // 8)
+    a.sum()  # first touch
+    best = 0.0
+    for _ in range(5):
+        t0 = time.perf_counter()
+        a.sum()
+        best = max(best, a.nbytes / (time.perf_counter() - t0))
+    queue.put(best)
+
+
+def memory_read_gbs(processes: int, megabytes: int = 512) -> float | None:
+    """The machine's read bandwidth in GB/s: `processes` concurrent numpy sums over arrays
+    far larger than the caches (best of 5 passes each, summed over the processes)."""
+    try:
+        import multiprocessing as mp
+        ctx = mp.get_context("spawn")
+        queue = ctx.Queue()
+        procs = [ctx.Process(target=_read_rate, args=(megabytes, queue)) for _ in range(processes)]
+        for p in procs:
+            p.start()
+        rates = [queue.get(timeout=120) for _ in procs]
+        for p in procs:
+            p.join()
+        return sum(rates) / 1e9
+    except Exception:
+        return None

@@ -3,11 +3,13 @@
 
     python bench/decoder_bench.py --model HF_DIR --gguf FILE --specdec dist/bin/specdec \
         [--threads 1 2] [--repeats 5] [--decode-tokens 64] [--prompt-len 32] \
-        [--eval-iters 30] [--skip-transformers] [--skip-llama-cpp] [--skip-specdec]
+        [--eval-iters 30] [--precision fp32|bf16|int8] [--skip-transformers] [--skip-llama-cpp] [--skip-specdec]
 
-All engines run the same random-initialised Llama weights in fp32 at batch 1 (HF_DIR for
-transformers and libspecdec, its GGUF conversion for llama.cpp). For every thread count
-and engine it measures:
+All engines run the same random-initialised Llama weights at batch 1 (HF_DIR for
+transformers and libspecdec, its GGUF conversion for llama.cpp) in one precision:
+fp32 (GGUF all-F32), bf16 (libspecdec --weights bf16 against a BF16 GGUF) or int8
+(libspecdec --weights int8 against llama.cpp's Q8_0); transformers runs at fp32 only.
+For every thread count and engine it measures:
 
   decode tok/s   greedy decoding of --decode-tokens tokens after a --prompt-len prompt;
                  prefill excluded; median over --repeats runs.
@@ -15,7 +17,8 @@ and engine it measures:
                  cached prompt, logits for every new position included (what a
                  speculative verifier pays); median over --eval-iters measurements, with
                  the cache rolled back to the prompt between measurements.
-  eval8/eval1    how much more 8 tokens cost than 1: the lower, the more a verifier gains.
+  eval8/eval1    how much more 8 tokens cost than 1: the lower, the more a verifier gains;
+  eval16         the same with 16 new tokens.
 
 Engines run one at a time, each in its own process (llama.cpp and transformers through
 this script's --worker mode, libspecdec through `specdec bench ... --json`), so that no two
@@ -35,9 +38,9 @@ import time
 HERE = os.path.dirname(os.path.abspath(__file__))
 sys.path.insert(0, HERE)
 from bench_support import (children_cpu_seconds, cpu_busy_seconds, cpu_flags_summary, cpu_model,  # noqa: E402
-                           last_json_line, median, mem_total_gib, pkg_version)
+                           last_json_line, median, mem_total_gib, memory_read_gbs, pkg_version)
 ENGINES = ("llama.cpp", "libspecdec", "transformers")
-EVAL_K = (1, 8)
+EVAL_K = (1, 8, 16)
 PROMPT_SEED = 1234
 BACKGROUND_LIMIT = 0.1   # cores used by other processes during a run before it is redone
 FIRST_ORDINARY_ID = 259  # after <unk>, <s>, </s> and the 256 byte tokens
@@ -105,13 +108,15 @@ def measure(runner: Runner, prompt: list[int], decode_tokens: int, repeats: int,
             times[k].append(time.perf_counter() - t0)
             runner.rollback(P)
 
-    e1, e8 = median(times[1]) * 1e3, median(times[8]) * 1e3
+    e1, e8, e16 = (median(times[k]) * 1e3 for k in EVAL_K)
     return {
         "decode_tokens_per_s": median(decode_rates),
         "decode_tokens_per_s_all": decode_rates,
         "eval1_ms": e1,
         "eval8_ms": e8,
+        "eval16_ms": e16,
         "eval8_over_eval1": e8 / e1,
+        "eval16_over_eval1": e16 / e1,
         "greedy_ids": first_run_ids,
     }
 
@@ -338,7 +343,7 @@ def run_engine(engine: str, threads: int, args) -> tuple[dict | None, str]:
         if not exe or not (os.path.isfile(exe) and os.access(exe, os.X_OK)):
             return None, (f"specdec binary not found at {exe!r} "
                           "(build it with `bash scripts/build.sh`, which writes dist/bin/specdec)")
-        cmd = [exe, "bench", "--model", args.model] + common + ["--json"]
+        cmd = [exe, "bench", "--model", args.model, "--weights", args.precision, "--eval-sizes", "16"] + common + ["--json"]
         if specdec_supports(exe, "--score-iterations"):
             cmd[-1:-1] = ["--score-iterations", str(args.eval_iters)]
     else:
@@ -352,6 +357,8 @@ def run_engine(engine: str, threads: int, args) -> tuple[dict | None, str]:
             return None, f"JSON lacks {', '.join(missing)}"
         if "eval8_over_eval1" not in obj and obj.get("eval1_ms"):
             obj["eval8_over_eval1"] = obj["eval8_ms"] / obj["eval1_ms"]
+        if obj.get("eval16_ms") and obj.get("eval1_ms"):
+            obj["eval16_over_eval1"] = obj["eval16_ms"] / obj["eval1_ms"]
     return obj, err
 
 
@@ -413,16 +420,20 @@ def report(args, results: dict, errors: dict, extra: dict) -> str:
                f"{pkg_version('transformers')}; torch {pkg_version('torch')}")
     if extra.get("llama_system_info"):
         out.append(f"- llama.cpp system info: `{extra['llama_system_info']}`")
-    out.append(f"- Model: {model_summary(args.model)}; fp32 everywhere (GGUF all-F32 for llama.cpp)")
+    gguf_kind = {"fp32": "all-F32", "bf16": "BF16", "int8": "Q8_0"}[args.precision]
+    ours = {"fp32": "fp32", "bf16": "--weights bf16 (bf16 weights and activations, fp32 sums)",
+            "int8": "--weights int8 (int8 weights with per-row scales, activations quantised per row)"}[args.precision]
+    out.append(f"- Model: {model_summary(args.model)}; precision {args.precision}: GGUF {gguf_kind} for llama.cpp, "
+               f"libspecdec {ours}; KV caches fp32")
     out.append(f"- Method: batch 1; greedy decode of {args.decode_tokens} tokens after a "
                f"{args.prompt_len}-token prompt (prefill excluded), median of {args.repeats} runs; "
-               f"eval1/eval8 = one forward pass scoring 1 / 8 new tokens (logits for every new "
+               f"eval1/eval8/eval16 = one forward pass scoring 1 / 8 / 16 new tokens (logits for every new "
                f"position) on top of the cached prompt, median of {args.eval_iters}, "
                f"cache rolled back between passes; engines run "
                f"one after another, each in its own process.")
     out.append("")
-    out.append("| engine | threads | decode tok/s | eval1 ms | eval8 ms | eval8/eval1 | decode vs llama.cpp |")
-    out.append("|---|---:|---:|---:|---:|---:|---:|")
+    out.append("| engine | threads | decode tok/s | eval1 ms | eval8 ms | eval16 ms | eval8/eval1 | eval16/eval1 | decode vs llama.cpp |")
+    out.append("|---|---:|---:|---:|---:|---:|---:|---:|---:|")
     for n in args.threads:
         ref = results.get(("llama.cpp", n))
         ref_rate = ref["decode_tokens_per_s"] if ref else None
@@ -431,12 +442,12 @@ def report(args, results: dict, errors: dict, extra: dict) -> str:
                 continue
             r = results.get((e, n))
             if r is None:
-                out.append(f"| {e} | {n} | n/a | n/a | n/a | n/a | n/a |")
+                out.append(f"| {e} | {n} | n/a | n/a | n/a | n/a | n/a | n/a | n/a |")
                 continue
             rel = (f"{r['decode_tokens_per_s'] / ref_rate:.2f}x" if ref_rate else "n/a")
             out.append(f"| {e} | {n} | {fmt(r['decode_tokens_per_s'], '.1f')} | "
-                       f"{fmt(r['eval1_ms'], '.2f')} | {fmt(r['eval8_ms'], '.2f')} | "
-                       f"{fmt(r.get('eval8_over_eval1'), '.2f')} | {rel} |")
+                       f"{fmt(r['eval1_ms'], '.2f')} | {fmt(r['eval8_ms'], '.2f')} | {fmt(r.get('eval16_ms'), '.2f')} | "
+                       f"{fmt(r.get('eval8_over_eval1'), '.2f')} | {fmt(r.get('eval16_over_eval1'), '.2f')} | {rel} |")
     out.append("")
     notes = []
     for (e, n), msg in errors.items():
@@ -462,6 +473,24 @@ def report(args, results: dict, errors: dict, extra: dict) -> str:
         if runs:
             notes.append(f"- {e}, {n} thread(s), decode tok/s per run: "
                          + ", ".join(f"{x:.1f}" for x in runs))
+    # Roofline: libspecdec's weight bytes per token against the machine's read bandwidth,
+    # and the 16-position pass's arithmetic rate against the kernel path's cached peak.
+    for n in args.threads:
+        r = results.get(("libspecdec", n))
+        if not r or not r.get("projection_bytes"):
+            continue
+        per_token = r["projection_bytes"] + 4 * r.get("hidden_size", 0)
+        streamed = per_token * r["decode_tokens_per_s"] / 1e9
+        bw = extra.get("bandwidth", {}).get(n)
+        flops16 = 2 * r.get("parameters", 0) * 16 / (r["eval16_ms"] / 1e3) / 1e9 if r.get("eval16_ms") else None
+        peak = extra.get("kernel_peak_gflops")
+        line = (f"- Roofline, libspecdec at {n} thread(s), path {r.get('kernel_path', '?')}: {per_token / 1e6:.0f} MB of "
+                f"weights per token x {r['decode_tokens_per_s']:.1f} tok/s = {streamed:.1f} GB/s"
+                + (f" against {bw:.1f} GB/s measured read bandwidth ({streamed / bw:.0%})" if bw else ""))
+        if flops16:
+            line += (f"; eval16 runs {flops16:.0f} GFLOP/s" + (f" against the path's cached peak of "
+                     f"{peak * n:.0f} GFLOP/s ({n} x {peak:.0f}, `specdec kernels`)" if peak else ""))
+        notes.append(line + ".")
     out.extend(notes)
     return "\n".join(out) + "\n"
 
@@ -486,6 +515,8 @@ def main(argv=None) -> int:
     ap.add_argument("--retries", type=int, default=1,
                     help="rerun an engine up to this many times when other processes used the "
                          "CPU during its run; the least disturbed run is kept (default 1)")
+    ap.add_argument("--precision", choices=["fp32", "bf16", "int8"], default="fp32",
+                    help="weights of every engine: fp32, bf16 (BF16 GGUF) or int8 (Q8_0 GGUF)")
     ap.add_argument("--skip-transformers", action="store_true")
     ap.add_argument("--skip-llama-cpp", action="store_true")
     ap.add_argument("--skip-specdec", action="store_true")
@@ -501,7 +532,7 @@ def main(argv=None) -> int:
     if not os.path.isfile(os.path.join(args.model, "config.json")):
         ap.error(f"--model {args.model}: no config.json")
     engines = [e for e in ENGINES
-               if not (e == "transformers" and args.skip_transformers)
+               if not (e == "transformers" and (args.skip_transformers or args.precision != "fp32"))
                and not (e == "llama.cpp" and (args.skip_llama_cpp or not args.gguf))
                and not (e == "libspecdec" and args.skip_specdec)]
     if not args.gguf and not args.skip_llama_cpp:
@@ -537,6 +568,17 @@ def main(argv=None) -> int:
                     f"({time.time() - t0:.0f} s)")
             time.sleep(1.0)  # let the previous engine's threads go idle
 
+    if not args.skip_specdec and args.specdec:
+        extra["bandwidth"] = {n: memory_read_gbs(n) for n in args.threads}
+        kind = {"fp32": None, "bf16": "bf16", "int8": "int8"}[args.precision]
+        try:
+            k = json.loads(subprocess.run([args.specdec, "kernels", "--stream-mb", "16", "--json"], capture_output=True,
+                                          text=True, timeout=600).stdout.splitlines()[-1])
+            best = [x for x in k["results"] if x["weights"] == kind]
+            if best:
+                extra["kernel_peak_gflops"] = best[-1]["multi_gflops"]
+        except (OSError, ValueError, IndexError, KeyError, subprocess.TimeoutExpired):
+            pass
     text = report(args, results, errors, extra)
     sys.stdout.write(text)
     sys.stdout.flush()

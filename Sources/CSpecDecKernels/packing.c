@@ -126,7 +126,7 @@ void specdec_prepare_bf16(const float *x, int64_t x_stride, int64_t tokens, int6
 }
 
 void specdec_prepare_int8(const float *x, int64_t x_stride, int64_t tokens, int64_t padded_tokens,
-                          int64_t columns, int64_t kp, int8_t *out, float *out_scales) {
+                          int64_t columns, int64_t kp, int offset_activations, int8_t *out, float *out_scales) {
     for (int64_t t = 0; t < tokens; t++) {
         const float *row = x + t * x_stride;
         int8_t *o = out + t * kp;
@@ -144,6 +144,8 @@ void specdec_prepare_int8(const float *x, int64_t x_stride, int64_t tokens, int6
             o[c] = (int8_t)q;
         }
         for (int64_t c = columns; c < kp; c++) o[c] = 0;
+        if (offset_activations)
+            for (int64_t c = 0; c < kp; c++) o[c] = (int8_t)((uint8_t)o[c] ^ 0x80u);
         out_scales[t] = amax > 0 ? amax / 127.0f : 1.0f;
     }
     if (padded_tokens > tokens) memset(out + tokens * kp, 0, (size_t)(padded_tokens - tokens) * (size_t)kp);

@@ -70,7 +70,7 @@ struct BenchCommand: ParsableCommand {
         let decode = median(decodeRates)
         let object = JSONObject([
             ("engine", .string("libspecdec")), ("threads", .integer(Int64(session.pool.threadCount))),
-            ("parameters", .integer(Int64(loaded.parameterCount))),
+            ("parameters", .integer(Int64(loaded.parameterCount))), ("hidden_size", .integer(Int64(loaded.config.hiddenSize))),
             ("decode_tokens_per_s", .double(decode)), ("decode_runs", .array(decodeRates.map { .double($0) })),
         ] + weightFields(loaded.weights) + [
             ("eval1_ms", .double(one * 1000)), ("eval8_ms", .double(eight * 1000)), ("eval8_over_eval1", .double(eight / one)),

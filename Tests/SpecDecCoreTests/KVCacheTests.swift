@@ -43,8 +43,12 @@ import Testing
         #expect(session.stats.reusedTokens == prompt.count - 1)
     }
 
-    @Test func perTokenLoopDoesNotAllocate() throws {
-        let session = try Session(model: try ModelLoader.load(directory: directory), capacity: 128, threads: 2)
+    /// Every precision: the compact-weight kernels convert their input into the pool's
+    /// scratch, which must not grow (or allocate) per token.
+    @Test(arguments: [WeightPrecision.auto, .bf16, .int8])
+    func perTokenLoopDoesNotAllocate(_ precision: WeightPrecision) throws {
+        let model = try ModelLoader.load(directory: directory, options: LoadOptions(precision: precision))
+        let session = try Session(model: model, capacity: 128, threads: 2)
         let prompt: [Int32] = [1, 2, 3, 4]
         var output = [Int32](repeating: 0, count: 64)
         func allocations(forTokens count: Int) -> Int {

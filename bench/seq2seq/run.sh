@@ -8,7 +8,9 @@
 # 3. creates the random-initialised Marian (Transformer-base size) under bench/work/marian-base
 #    and its float32 CTranslate2 conversion under bench/work/marian-base-ct2 (git-ignored,
 #    reused when present), checking CTranslate2's greedy output against transformers',
-# 4. runs bench/seq2seq/seq2seq_bench.py and writes bench/results/seq2seq.md (+ .json).
+# 4. runs bench/seq2seq/seq2seq_bench.py once per precision (PRECISIONS, default
+#    "fp32 bf16 int8": libspecdec --weights P against CTranslate2 compute_type float32 /
+#    bfloat16 / int8) and writes bench/results/seq2seq.md, seq2seq-bf16.md, seq2seq-int8.md (+ .json).
 #
 # --pause-training  sends SIGSTOP to this repository's training jobs (processes whose command
 #                   line contains "training/" or whose working directory is training/) while
@@ -103,9 +105,12 @@ if ((PAUSE)); then
 fi
 
 say "running the benchmark (engines one after another; keep the machine otherwise idle)"
-"$PYTHON" bench/seq2seq/seq2seq_bench.py --model "$MODEL" --ct2 "$CT2" --specdec "$SPECDEC" \
-    --json-out "$RESULTS/seq2seq.json" "${ARGS[@]}" > "$RESULTS/seq2seq.md.tmp"
-mv "$RESULTS/seq2seq.md.tmp" "$RESULTS/seq2seq.md"
+for precision in ${PRECISIONS:-fp32 bf16 int8}; do
+    name=seq2seq; [[ "$precision" == fp32 ]] || name="seq2seq-$precision"
+    "$PYTHON" bench/seq2seq/seq2seq_bench.py --model "$MODEL" --ct2 "$CT2" --specdec "$SPECDEC" --precision "$precision" \
+        --json-out "$RESULTS/$name.json" "${ARGS[@]}" > "$RESULTS/$name.md.tmp"
+    mv "$RESULTS/$name.md.tmp" "$RESULTS/$name.md"
+    cat "$RESULTS/$name.md"
+    say "table written to bench/results/$name.md"
+done
 resume_training
-cat "$RESULTS/seq2seq.md"
-say "table written to bench/results/seq2seq.md"

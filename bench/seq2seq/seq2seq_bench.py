@@ -3,10 +3,14 @@
 
     python bench/seq2seq/seq2seq_bench.py --model HF_DIR --ct2 CT2_DIR --specdec dist/bin/specdec \
         [--threads 1 2] [--beams 1 5] [--repeats 5] [--max-new-tokens 64] [--sources 3] \
-        [--source-len 24] [--skip-transformers] [--skip-ct2] [--skip-specdec] [--json-out FILE]
+        [--source-len 24] [--precision fp32|bf16|int8] [--skip-transformers] [--skip-ct2] \
+        [--skip-specdec] [--json-out FILE]
 
 All engines run the same random-initialised Marian weights (HF_DIR for transformers and
-libspecdec, its float32 CTranslate2 conversion CT2_DIR) in fp32 at batch 1, on the same
+libspecdec, its float32 CTranslate2 conversion CT2_DIR) at batch 1 in one precision:
+fp32, bf16 (libspecdec --weights bf16 against CTranslate2 compute_type="bfloat16", where
+CTranslate2 supports it on this CPU) or int8 (--weights int8 against compute_type="int8");
+transformers runs at fp32 only. The same
 --sources fixed pseudo-random source sentences of --source-len ids plus EOS. The model
 cannot emit EOS (see make_marian_base.py), so every request generates exactly
 --max-new-tokens tokens, greedy (--beams 1) and beam search (--beams 5) alike.
@@ -57,6 +61,15 @@ ENGINE_ENV = {"CTranslate2": {}, "CTranslate2 no-MKL": {"CT2_USE_MKL": "0"}, "tr
 EOS_ID = 0
 SOURCE_SEED = 4242
 BACKGROUND_LIMIT = 0.1   # cores used by other processes during a run before it is flagged
+CT2_COMPUTE_TYPE = {"fp32": "float32", "bf16": "bfloat16", "int8": "int8"}
+
+
+def ct2_supports(compute_type: str) -> bool:
+    try:
+        import ctranslate2
+        return compute_type in ctranslate2.get_supported_compute_types("cpu")
+    except Exception:
+        return False
 
 
 def log(msg: str) -> None:
@@ -74,13 +87,13 @@ def make_sources(n: int, length: int, vocab: int, seed: int = SOURCE_SEED) -> li
 # ---------------------------------------------------------------------------------------
 
 class CT2Engine:
-    def __init__(self, ct2_dir: str, hf_dir: str, threads: int):
+    def __init__(self, ct2_dir: str, hf_dir: str, threads: int, compute_type: str = "float32"):
         import ctranslate2
         self.version = f"ctranslate2 {ctranslate2.__version__}, CT2_USE_MKL={os.environ.get('CT2_USE_MKL', 'default')}"
         with open(os.path.join(hf_dir, "vocab.json"), encoding="utf-8") as f:
             self.vocab = json.load(f)
         self.id_to_token = {i: t for t, i in self.vocab.items()}
-        self.translator = ctranslate2.Translator(ct2_dir, device="cpu", compute_type="float32",
+        self.translator = ctranslate2.Translator(ct2_dir, device="cpu", compute_type=compute_type,
                                                  inter_threads=1, intra_threads=threads)
 
     def request(self, source: list[int], beams: int, max_new: int) -> tuple[float, list[int]]:
@@ -146,7 +159,7 @@ def measure(request, sources: list[list[int]], beams_list: list[int], max_new: i
 def worker(args) -> int:
     threads = args.threads[0]
     if args.worker in CT2_ENGINES:
-        eng = CT2Engine(args.ct2, args.model, threads)
+        eng = CT2Engine(args.ct2, args.model, threads, CT2_COMPUTE_TYPE[args.precision])
     elif args.worker == "transformers":
         eng = HFEngine(args.model, threads)
     else:
@@ -165,7 +178,7 @@ def worker(args) -> int:
 def specdec_request(args, threads: int, source: list[int], beams: int, max_new: int):
     cmd = [args.specdec, "generate", "--model", args.model,
            "--source-ids", ",".join(map(str, source)), "--max-new-tokens", str(max_new),
-           "--threads", str(threads), "--json"]
+           "--threads", str(threads), "--weights", args.precision, "--json"]
     if beams > 1:
         cmd[-1:-1] = ["--beams", str(beams), "--length-penalty", "1"]
     t0 = time.perf_counter()
@@ -242,7 +255,7 @@ def run_engine(engine: str, threads: int, args, sources) -> tuple[dict | None, s
             cmd = [sys.executable, os.path.abspath(__file__), "--worker", engine, "--model", args.model,
                    "--ct2", args.ct2 or "", "--threads", str(threads), "--beams", *map(str, args.beams),
                    "--repeats", str(args.repeats), "--max-new-tokens", str(args.max_new_tokens),
-                   "--sources", str(args.sources), "--source-len", str(args.source_len)]
+                   "--sources", str(args.sources), "--source-len", str(args.source_len), "--precision", args.precision]
             p = subprocess.run(cmd, capture_output=True, text=True, timeout=args.timeout, env=env)
             if p.returncode != 0:
                 tail = (p.stderr.strip() or p.stdout.strip()).splitlines()[-6:]
@@ -358,8 +371,9 @@ def report(args, results: dict, errors: dict) -> str:
                f"RAM {mem_total_gib()}; {platform.system()} {platform.release()}; Python {platform.python_version()}")
     out.append(f"- Versions: libspecdec {specdec_version(args.specdec)}; ctranslate2 {pkg_version('ctranslate2')}; "
                f"transformers {pkg_version('transformers')}; torch {pkg_version('torch')}")
-    out.append(f"- Model: {model_summary(args.model)}; fp32 in every engine (CTranslate2 converted with "
-               f"`--quantization float32`, run with `compute_type=\"float32\"`)")
+    out.append(f"- Model: {model_summary(args.model)}; precision {args.precision}: libspecdec `--weights {args.precision}`, "
+               f"CTranslate2 converted with `--quantization float32` and run with "
+               f"`compute_type=\"{CT2_COMPUTE_TYPE[args.precision]}\"`; transformers fp32")
     out.append(f"- Workload: batch 1; {args.sources} sources of {args.source_len} ids + EOS; "
                f"{args.max_new_tokens} new tokens per request (EOS cannot be generated); "
                f"median of {args.repeats} repeats; length penalty 1.")
@@ -486,6 +500,7 @@ def main(argv=None) -> int:
     ap.add_argument("--timeout", type=float, default=1800, help="seconds per engine run")
     ap.add_argument("--wait-idle", type=float, default=20,
                     help="before each engine run, wait up to this many seconds for the machine to be idle (0: never)")
+    ap.add_argument("--precision", choices=["fp32", "bf16", "int8"], default="fp32")
     ap.add_argument("--skip-transformers", action="store_true")
     ap.add_argument("--skip-ct2", action="store_true")
     ap.add_argument("--skip-specdec", action="store_true")
@@ -501,11 +516,16 @@ def main(argv=None) -> int:
     if not os.path.isfile(os.path.join(args.model, "config.json")):
         ap.error(f"--model {args.model}: no config.json")
     engines = [e for e in ENGINES
-               if not (e == "transformers" and args.skip_transformers)
+               if not (e == "transformers" and (args.skip_transformers or args.precision != "fp32"))
                and not (e in CT2_ENGINES and (args.skip_ct2 or not args.ct2))
                and not (e == "libspecdec" and args.skip_specdec)]
     sources = make_sources(args.sources, args.source_len, vocab_size(args.model))
     results, errors = {}, {}
+    if not ct2_supports(CT2_COMPUTE_TYPE[args.precision]):
+        for n in args.threads:
+            errors[("CTranslate2", n)] = (f"CTranslate2 {pkg_version('ctranslate2')} has no compute_type "
+                                          f"{CT2_COMPUTE_TYPE[args.precision]} on this CPU")
+        engines = [e for e in engines if e not in CT2_ENGINES]
     for n in args.threads:
         for e in engines:
             if not wait_for_idle(args.wait_idle):

@@ -8,6 +8,11 @@ sacrebleu's corpus BLEU (default 13a tokenisation) of the detokenised output aga
 references.
 
     python bench/specdec/table.py --repeats 3 --json bench/results/specdec.json
+    python bench/specdec/table.py --weights bf16 ...   # both models in bf16 (or int8, fp32)
+
+"round cost" is one SpecDec round (a Spec-Drafter pass plus the verifier's pass over the
+k + 1 positions, from the engine's draft and verify timers) in units of one greedy step
+(greedy's time per generated token) of the same pass.
 
 Settings are `name:kind[:key=value,...]`, for example `specdec-b5t3:specdec:beta=5,tau=3`;
 kinds: greedy, beam (beams=N), specdec (k=, beta=, tau=, drafter=DIR).
@@ -49,8 +54,9 @@ def parse_setting(text):
 
 
 class Runner:
-    def __init__(self, verifier_dir, drafter_dir, threads, max_new_tokens):
-        self.model = specdec.Model(verifier_dir)
+    def __init__(self, verifier_dir, drafter_dir, threads, max_new_tokens, weights="auto"):
+        self.weights = weights
+        self.model = specdec.Model(verifier_dir, weights=weights)
         self.session = self.model.session(n_threads=threads)
         self.tokenizer = self.model.tokenizer
         self.default_drafter = drafter_dir
@@ -60,7 +66,7 @@ class Runner:
     def drafter(self, path):
         path = path or self.default_drafter
         if path not in self.drafters:
-            self.drafters[path] = specdec.Model(path)
+            self.drafters[path] = specdec.Model(path, weights=self.weights)
         return self.drafters[path]
 
     def block_size(self, path):
@@ -105,6 +111,8 @@ def main():
     ap.add_argument("--threads", type=int, default=2)
     ap.add_argument("--max-new-tokens", type=int, default=200)
     ap.add_argument("--setting", action="append", help="name:kind[:key=value,...] (repeatable)")
+    ap.add_argument("--weights", default="auto", choices=["auto", "fp32", "bf16", "int8"],
+                    help="weight precision of the verifier and the drafters (default: as stored)")
     ap.add_argument("--json", help="write the results here")
     args = ap.parse_args()
 
@@ -116,7 +124,7 @@ def main():
         sources, references = sources[: args.limit], references[: args.limit]
     settings = [parse_setting(s) for s in (args.setting or DEFAULT_SETTINGS)]
 
-    runner = Runner(args.verifier, args.drafter, args.threads, args.max_new_tokens)
+    runner = Runner(args.verifier, args.drafter, args.threads, args.max_new_tokens, args.weights)
     source_ids = [runner.tokenizer.encode(s) for s in sources]
     outputs = {s["name"]: None for s in settings}
     passes = {s["name"]: [] for s in settings}
@@ -164,25 +172,35 @@ def main():
         if setting["kind"] == "specdec":  # of the fastest pass
             row["draft_ms_per_sentence"] = round(1000 * split[name][0] / len(sources), 3)
             row["verify_ms_per_sentence"] = round(1000 * split[name][1] / len(sources), 3)
+            rounds = max(1, calls[name] - len(sources))  # calls count the first pass over the start token
+            row["round_ms"] = round(1000 * (split[name][0] + split[name][1]) / rounds, 4)
         if greedy_name:
             greedy_seconds = statistics.median(passes[greedy_name])
             row["speedup_vs_greedy"] = round(greedy_seconds / seconds, 3)
             row["identical_to_greedy"] = sum(a == b for a, b in zip(outputs[name], outputs[greedy_name]))
         results.append(row)
+    if greedy_name:
+        greedy_row = next(r for r in results if r["name"] == greedy_name)
+        step_ms = 1000 * greedy_row["seconds"] / greedy_row["tokens"]
+        for r in results:
+            if "round_ms" in r:
+                r["round_cost_in_greedy_steps"] = round(r["round_ms"] / step_ms, 3)
 
-    print(f"{len(sources)} sentences, batch 1, {args.threads} threads, median of {args.repeats} passes")
+    print(f"{len(sources)} sentences, batch 1, {args.threads} threads, median of {args.repeats} passes, "
+          f"weights {args.weights}")
     print("| setting | BLEU | ms/sentence | speedup vs greedy | tokens/iteration | accepted drafts/iteration "
-          "| identical to greedy | draft / verify ms per sentence |")
-    print("|---|---:|---:|---:|---:|---:|---:|---|")
+          "| identical to greedy | draft / verify ms per sentence | round cost (greedy steps) |")
+    print("|---|---:|---:|---:|---:|---:|---:|---|---:|")
     for r in results:
         print(f"| {r['name']} | {r['bleu']:.2f} | {r['ms_per_sentence']:.2f} | {r.get('speedup_vs_greedy', 1):.2f}x | "
               f"{r.get('tokens_per_iteration', '-')} | {r.get('accepted_drafts_per_iteration', '-')} | "
               f"{r.get('identical_to_greedy', '-')}/{len(sources)} | "
-              + (f"{r['draft_ms_per_sentence']:.2f} / {r['verify_ms_per_sentence']:.2f} |" if "draft_ms_per_sentence" in r else "- |"))
+              + (f"{r['draft_ms_per_sentence']:.2f} / {r['verify_ms_per_sentence']:.2f} |" if "draft_ms_per_sentence" in r else "- |")
+              + (f" {r['round_cost_in_greedy_steps']:.2f} |" if "round_cost_in_greedy_steps" in r else " - |"))
     if args.json:
         os.makedirs(os.path.dirname(os.path.abspath(args.json)), exist_ok=True)
         with open(args.json, "w") as f:
-            json.dump({"sentences": len(sources), "threads": args.threads, "repeats": args.repeats,
+            json.dump({"sentences": len(sources), "threads": args.threads, "repeats": args.repeats, "weights": args.weights,
                        "library": specdec.version_string(), "results": results}, f, indent=1)
 
 

@@ -63,9 +63,10 @@ void specdec_prepare_f32(const float *x, int64_t x_stride, int64_t tokens, int64
 void specdec_prepare_bf16(const float *x, int64_t x_stride, int64_t tokens, int64_t padded_tokens,
                           int64_t columns, int64_t kp, uint16_t *out);
 /// int8 rows (per-row symmetric scale max|x| / 127 in `out_scales`) padded to kp, then
-/// zero rows up to `padded_tokens`.
+/// zero rows up to `padded_tokens`. `offset_activations`: store code + 128 as unsigned
+/// bytes (what the VNNI kernel multiplies; padding becomes 128 too).
 void specdec_prepare_int8(const float *x, int64_t x_stride, int64_t tokens, int64_t padded_tokens,
-                          int64_t columns, int64_t kp, int8_t *out, float *out_scales);
+                          int64_t columns, int64_t kp, int offset_activations, int8_t *out, float *out_scales);
 
 // ---- kernels --------------------------------------------------------------------------
 // Suffix = the path: _portable (baseline x86-64), _avx2, _avx512, _avx512bf16 (AVX512_BF16

@@ -41,7 +41,9 @@ extension MatrixMultiply {
             let base = scratch.reserve(dataBytes + paddedTokens * 4)
             let codes = base.assumingMemoryBound(to: Int8.self)
             let scales = (base + dataBytes).assumingMemoryBound(to: Float.self)
-            specdec_prepare_int8(x, Int64(xStride), Int64(tokens), Int64(paddedTokens), Int64(columns), Int64(kp), codes, scales)
+            // The VNNI kernel multiplies unsigned activations: they come offset by 128.
+            let offset: Int32 = (w.path == .avx512BF16 || w.path == .amx) && !usesTiles(w, tokens: tokens) ? 1 : 0
+            specdec_prepare_int8(x, Int64(xStride), Int64(tokens), Int64(paddedTokens), Int64(columns), Int64(kp), offset, codes, scales)
             return PreparedActivations(data: UnsafeRawPointer(codes), scales: UnsafePointer(scales), tokens: tokens)
         }
     }

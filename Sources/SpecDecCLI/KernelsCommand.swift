@@ -1,0 +1,52 @@
+import ArgumentParser
+import SpecDecCore
+import SpecDecJSON
+
+/// The compact-weight kernels on their own, per path: one position streaming weights that
+/// do not fit in cache (GB/s: the memory-bound decode step), and `--tokens` positions on
+/// weights that do (GFLOP/s: the arithmetic peak a multi-position pass can reach).
+struct KernelsCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(commandName: "kernels", abstract: "Measure each kernel path's streaming rate and multi-position peak.")
+
+    @Option(help: "Positions of the multi-position measurement.") var tokens: Int = 16
+    @Option(name: .customLong("stream-mb"), help: "Weight size of the streaming measurement, in MB of fp32.") var streamMegabytes: Int = 256
+    @Flag(help: "Print one JSON object.") var json = false
+
+    func run() throws {
+        let layouts: [(String, LinearWeight.Layout)] = [("bf16", .bf16), ("int8", .int8), ("f16_fp32_activations", .f16Pairs)]
+        let streamRows = max(16, streamMegabytes * (1 << 20) / 4 / 4096)
+        var rows: [JSONValue] = []
+        for path in KernelPath.supported {
+            for (name, layout) in layouts {
+                let stream = KernelBenchmark.measure(layout: layout, path: path, rows: streamRows, columns: 4096, tokens: 1)
+                let peak = KernelBenchmark.measure(layout: layout, path: path, rows: 512, columns: 512, tokens: tokens)
+                let one = KernelBenchmark.measure(layout: layout, path: path, rows: 512, columns: 512, tokens: 1)
+                rows.append(.object(JSONObject([
+                    ("path", .string(path.description)), ("weights", .string(name)),
+                    ("stream_gb_per_s", .double(stream.gigabytesPerSecond)),
+                    ("cached_gemv_us", .double(one.seconds * 1e6)),
+                    ("cached_multi_us", .double(peak.seconds * 1e6)),
+                    ("multi_over_one", .double(peak.seconds / one.seconds)),
+                    ("multi_gflops", .double(peak.gflops)),
+                ])))
+                if !json {
+                    print("\(path.description.padding(12)) \(name.padding(22)) stream \(format1(stream.gigabytesPerSecond)) GB/s; "
+                          + "512x512: 1 position \(format1(one.seconds * 1e6)) us, \(tokens) positions \(format1(peak.seconds * 1e6)) us "
+                          + "(\(format1(peak.seconds / one.seconds))x, \(format1(peak.gflops)) GFLOP/s)")
+                }
+            }
+        }
+        if json {
+            print(JSONValue.object(JSONObject([("tokens", .integer(Int64(tokens))), ("results", .array(rows))])).serialized)
+        }
+    }
+}
+
+private func format1(_ x: Double) -> String {
+    let scaled = (x * 10).rounded() / 10
+    return "\(scaled)"
+}
+
+private extension String {
+    func padding(_ width: Int) -> String { count >= width ? self : self + String(repeating: " ", count: width - count) }
+}

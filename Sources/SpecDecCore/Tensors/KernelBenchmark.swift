@@ -1,0 +1,62 @@
+import CSpecDecKernels
+
+/// Times one compact-weight kernel on random weights: what `specdec kernels` reports as
+/// each path's peak (weights that stay in cache) and streaming rate (weights that do not).
+public enum KernelBenchmark {
+    public struct Result: Sendable {
+        /// Median seconds of one prepare + multiply over `tokens` positions.
+        public var seconds: Double
+        public var flops: Double        // 2 · rows · columns · tokens
+        public var weightBytes: Int
+        public var gflops: Double { flops / seconds / 1e9 }
+        public var gigabytesPerSecond: Double { Double(weightBytes) / seconds / 1e9 }
+    }
+
+    /// - layout: a packed layout (not `.f32`); `path` must be supported.
+    public static func measure(layout: LinearWeight.Layout, path: KernelPath, rows: Int, columns: Int, tokens: Int,
+                               minimumSeconds: Double = 0.2) -> Result {
+        var random = RandomGenerator(seed: 7)
+        let source = (0..<(rows * columns)).map { _ in Float(random.nextUnit()) - 0.5 }
+        let x = (0..<(tokens * columns)).map { _ in Float(random.nextUnit()) - 0.5 }
+        let kp = LinearWeight.paddedColumns(columns, for: layout)
+        let paddedRows = (rows + 15) / 16 * 16
+        let codeBytes = layout == .int8 ? paddedRows * kp : paddedRows * kp * 2
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: codeBytes + paddedRows * 8, alignment: 64)
+        defer { buffer.deallocate() }
+        let scales = (buffer + codeBytes).assumingMemoryBound(to: Float.self)
+        let sums = (buffer + codeBytes + paddedRows * 4).assumingMemoryBound(to: Int32.self)
+        source.withUnsafeBufferPointer { s in
+            if layout == .int8 {
+                specdec_pack_int8(s.baseAddress!, SPECDEC_SOURCE_F32, 0, Int64(rows), Int64(columns), Int64(kp),
+                                  buffer.assumingMemoryBound(to: Int8.self), scales, sums)
+            } else {
+                specdec_pack16(s.baseAddress!, SPECDEC_SOURCE_F32, 0, Int64(rows), Int64(columns), Int64(kp),
+                               layout == .f16Pairs ? 0 : 1, buffer.assumingMemoryBound(to: UInt16.self))
+            }
+        }
+        let weight = LinearWeight(rows: rows, columns: columns, layout: layout, path: path, panels: UnsafeRawPointer(buffer),
+                                  paddedColumns: kp, scales: UnsafePointer(scales), rowSums: UnsafePointer(sums))
+        let scratch = ActivationScratch()
+        var y = [Float](repeating: 0, count: tokens * rows)
+        var samples: [Double] = []
+        var total = 0.0
+        x.withUnsafeBufferPointer { xb in
+            y.withUnsafeMutableBufferPointer { yb in
+                func once() -> Double {
+                    let start = Clock.now()
+                    MatrixMultiply.multiply(weight, bias: nil, x: xb.baseAddress!, xStride: columns, tokens: tokens,
+                                            y: yb.baseAddress!, yStride: rows, rows: 0..<rows, scratch: scratch)
+                    return Clock.now() - start
+                }
+                _ = once()
+                while total < minimumSeconds || samples.count < 5 {
+                    let t = once()
+                    samples.append(t)
+                    total += t
+                }
+            }
+        }
+        samples.sort()
+        return Result(seconds: samples[samples.count / 2], flops: 2 * Double(rows * columns * tokens), weightBytes: weight.streamedBytes)
+    }
+}
