@@ -24,29 +24,11 @@ AVX512_DOT_TARGET INLINE void bf16_tokens(const uint16_t *block, int64_t kp, int
     for (int b = 0; b < nb; b++) store_block(acc[b], nt, y, y_stride, row0 + 16 * b, rows, bias);
 }
 
-/// One token: four independent sums so the dot products do not wait on each other.
-AVX512_DOT_TARGET INLINE void bf16_single(const uint16_t *block, int64_t pairs, const uint32_t *x, float *y, int64_t row0, int64_t rows,
-                        const float *bias) {
-    __m512 a0 = _mm512_setzero_ps(), a1 = a0, a2 = a0, a3 = a0;
-    int64_t p = 0;
-    for (; p + 4 <= pairs; p += 4) {
-        a0 = _mm512_dpbf16_ps(a0, (__m512bh)_mm512_loadu_si512(block + p * 32), (__m512bh)_mm512_set1_epi32((int)x[p]));
-        a1 = _mm512_dpbf16_ps(a1, (__m512bh)_mm512_loadu_si512(block + p * 32 + 32), (__m512bh)_mm512_set1_epi32((int)x[p + 1]));
-        a2 = _mm512_dpbf16_ps(a2, (__m512bh)_mm512_loadu_si512(block + p * 32 + 64), (__m512bh)_mm512_set1_epi32((int)x[p + 2]));
-        a3 = _mm512_dpbf16_ps(a3, (__m512bh)_mm512_loadu_si512(block + p * 32 + 96), (__m512bh)_mm512_set1_epi32((int)x[p + 3]));
-    }
-    for (; p < pairs; p++) a0 = _mm512_dpbf16_ps(a0, (__m512bh)_mm512_loadu_si512(block + p * 32), (__m512bh)_mm512_set1_epi32((int)x[p]));
-    const __m512 sum = _mm512_add_ps(_mm512_add_ps(a0, a1), _mm512_add_ps(a2, a3));
-    store_block(&sum, 1, y, 0, row0, rows, bias);
-}
-
 AVX512_DOT_TARGET void specdec_mm_bf16_avx512bf16(SPECDEC_MMBF16_ARGS) {
     const int64_t pairs = kp / 2;
     const uint32_t *x32 = (const uint32_t *)x;
-    if (tokens == 1) {
-        for (int64_t b = block_begin; b < block_end; b++) bf16_single(w + b * 16 * kp, pairs, x32, y, b * 16, rows, bias);
-        return;
-    }
+    // One position goes through the same kernel as many, so that a verifier's pass over
+    // k + 1 positions gives bit for bit the logits of k + 1 single steps (lossless drafting).
     for (int64_t b = block_begin; b < block_end; b += 2) {
         const uint16_t *block = w + b * 16 * kp;
         if (b + 1 < block_end) {

@@ -11,10 +11,11 @@ extension MatrixMultiply {
         let tokens: Int
     }
 
-    /// True when the AMX kernels take this pass: two or more positions (one-position
-    /// passes are memory-bound, and the AVX512_BF16 / VNNI kernels stream W just as fast).
+    /// True when the AMX kernels take this pass. bf16 uses tiles for every position count,
+    /// so one-position steps and multi-position verification sum in the same order; int8
+    /// sums are exact, so one-position int8 passes take the VNNI kernel.
     @inline(__always)
-    static func usesTiles(_ w: LinearWeight, tokens: Int) -> Bool { w.path == .amx && tokens > 1 }
+    static func usesTiles(_ w: LinearWeight, tokens: Int) -> Bool { w.path == .amx && (w.layout == .bf16 || tokens > 1) }
 
     /// Converts `tokens` rows of x (`w.columns` floats, `xStride` apart) into `scratch`.
     public static func prepare(_ w: LinearWeight, x: UnsafePointer<Float>, xStride: Int, tokens: Int,
@@ -72,9 +73,9 @@ extension MatrixMultiply {
         case .bf16:
             let p = panels.assumingMemoryBound(to: UInt16.self)
             switch w.path {
-            case .amx where a.tokens > 1:
+            case .amx:
                 specdec_mm_bf16_amx(p, kp, begin, end, a.data.assumingMemoryBound(to: UInt16.self), t, y, ys, n, bias)
-            case .amx, .avx512BF16:
+            case .avx512BF16:
                 specdec_mm_bf16_avx512bf16(p, kp, begin, end, a.data.assumingMemoryBound(to: UInt16.self), t, y, ys, n, bias)
             case .portable: specdec_mm_bf16w_portable(p, kp, begin, end, a.data.assumingMemoryBound(to: Float.self), t, y, ys, n, bias)
             case .avx2: specdec_mm_bf16w_avx2(p, kp, begin, end, a.data.assumingMemoryBound(to: Float.self), t, y, ys, n, bias)
