@@ -70,8 +70,8 @@ fi
 
 # 3. Struct sizes as the C compiler lays them out (x86-64 values, also checked by the
 #    Python and Rust bindings).
-expected_sizes="specdec_model_params_t 8 4
-specdec_model_info_t 72 8
+expected_sizes="specdec_model_params_t 16 4
+specdec_model_info_t 88 8
 specdec_session_params_t 20 4
 specdec_generate_params_t 72 8
 specdec_stats_t 104 8
