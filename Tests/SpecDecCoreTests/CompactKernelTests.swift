@@ -32,25 +32,13 @@ import Testing
     /// Packs `w` (rows × columns, fp32) for `layout` on `path`; the buffer is the caller's.
     static func pack(_ w: [Float], rows: Int, columns: Int, layout: LinearWeight.Layout, path: KernelPath)
         -> (LinearWeight, UnsafeMutableRawPointer) {
-        let kp = LinearWeight.paddedColumns(columns, for: layout)
-        let paddedRows = (rows + 15) / 16 * 16
-        let bytes = layout == .int8 ? paddedRows * kp + paddedRows * 8 : paddedRows * kp * 2
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
-        w.withUnsafeBufferPointer { source in
-            if layout == .int8 {
-                let scales = (buffer + paddedRows * kp).assumingMemoryBound(to: Float.self)
-                let sums = (buffer + paddedRows * kp + paddedRows * 4).assumingMemoryBound(to: Int32.self)
-                specdec_pack_int8(source.baseAddress!, SPECDEC_SOURCE_F32, 0, Int64(rows), Int64(columns), Int64(kp),
-                                  buffer.assumingMemoryBound(to: Int8.self), scales, sums)
-            } else {
-                specdec_pack16(source.baseAddress!, SPECDEC_SOURCE_F32, 0, Int64(rows), Int64(columns), Int64(kp),
-                               layout == .f16Pairs ? 0 : 1, buffer.assumingMemoryBound(to: UInt16.self))
-            }
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: LinearWeight.packedBytes(rows: rows, columns: columns, layout: layout),
+                                                      alignment: 64)
+        let weight = w.withUnsafeBytes { source in
+            LinearWeight.pack(source.baseAddress!, sourceType: SPECDEC_SOURCE_F32, transposed: false, rows: rows, columns: columns,
+                              layout: layout, path: path, into: buffer)
         }
-        let scales = layout == .int8 ? UnsafePointer((buffer + paddedRows * kp).assumingMemoryBound(to: Float.self)) : nil
-        let sums = layout == .int8 ? UnsafePointer((buffer + paddedRows * kp + paddedRows * 4).assumingMemoryBound(to: Int32.self)) : nil
-        return (LinearWeight(rows: rows, columns: columns, layout: layout, path: path, panels: UnsafeRawPointer(buffer),
-                             paddedColumns: kp, scales: scales, rowSums: sums), buffer)
+        return (weight, buffer)
     }
 
     /// y for `tokens` rows of x, computed in two row chunks (as the thread pool splits it).

@@ -145,33 +145,15 @@ public final class WeightStore: @unchecked Sendable {
         let expected = transposed ? [columns, rows] : [rows, columns]
         guard entry.shape == expected else { throw .shape("tensor \(name) has shape \(entry.shape), expected \(expected)") }
         if countParameters { parameterCount += entry.elementCount }
-        let source = UnsafeRawPointer(entry.data.baseAddress!)
         let sourceType: Int32
         switch entry.dtype {
         case .f32: sourceType = SPECDEC_SOURCE_F32
         case .f16: sourceType = SPECDEC_SOURCE_F16
         case .bf16: sourceType = SPECDEC_SOURCE_BF16
         }
-        let kp = LinearWeight.paddedColumns(columns, for: layout)
-        let paddedRows = (rows + 15) / 16 * 16
-        let weight: LinearWeight
-        if layout == .int8 {
-            let codesBytes = paddedRows * kp
-            let panels = try allocatePanels(codesBytes + paddedRows * 8)
-            let scales = (panels + codesBytes).assumingMemoryBound(to: Float.self)
-            let sums = (panels + codesBytes + paddedRows * 4).assumingMemoryBound(to: Int32.self)
-            specdec_pack_int8(source, sourceType, transposed ? 1 : 0, Int64(rows), Int64(columns), Int64(kp),
-                              panels.assumingMemoryBound(to: Int8.self), scales, sums)
-            weight = LinearWeight(rows: rows, columns: columns, layout: .int8, path: kernelPath, panels: UnsafeRawPointer(panels),
-                                  paddedColumns: kp, scales: UnsafePointer(scales), rowSums: UnsafePointer(sums))
-        } else {
-            let count = specdec_packed16_count(Int64(rows), Int64(kp))
-            let panels = try allocatePanels(count * 2)
-            specdec_pack16(source, sourceType, transposed ? 1 : 0, Int64(rows), Int64(columns), Int64(kp),
-                           layout == .f16Pairs ? 0 : 1, panels.assumingMemoryBound(to: UInt16.self))
-            weight = LinearWeight(rows: rows, columns: columns, layout: layout, path: kernelPath, panels: UnsafeRawPointer(panels),
-                                  paddedColumns: kp)
-        }
+        let memory = try allocatePanels(LinearWeight.packedBytes(rows: rows, columns: columns, layout: layout))
+        let weight = LinearWeight.pack(UnsafeRawPointer(entry.data.baseAddress!), sourceType: sourceType, transposed: transposed,
+                                       rows: rows, columns: columns, layout: layout, path: kernelPath, into: memory)
         projectionBytes += weight.streamedBytes
         return weight
     }

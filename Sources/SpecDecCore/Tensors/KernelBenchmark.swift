@@ -18,24 +18,13 @@ public enum KernelBenchmark {
         var random = RandomGenerator(seed: 7)
         let source = (0..<(rows * columns)).map { _ in Float(random.nextUnit()) - 0.5 }
         let x = (0..<(tokens * columns)).map { _ in Float(random.nextUnit()) - 0.5 }
-        let kp = LinearWeight.paddedColumns(columns, for: layout)
-        let paddedRows = (rows + 15) / 16 * 16
-        let codeBytes = layout == .int8 ? paddedRows * kp : paddedRows * kp * 2
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: codeBytes + paddedRows * 8, alignment: 64)
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: LinearWeight.packedBytes(rows: rows, columns: columns, layout: layout),
+                                                      alignment: 64)
         defer { buffer.deallocate() }
-        let scales = (buffer + codeBytes).assumingMemoryBound(to: Float.self)
-        let sums = (buffer + codeBytes + paddedRows * 4).assumingMemoryBound(to: Int32.self)
-        source.withUnsafeBufferPointer { s in
-            if layout == .int8 {
-                specdec_pack_int8(s.baseAddress!, SPECDEC_SOURCE_F32, 0, Int64(rows), Int64(columns), Int64(kp),
-                                  buffer.assumingMemoryBound(to: Int8.self), scales, sums)
-            } else {
-                specdec_pack16(s.baseAddress!, SPECDEC_SOURCE_F32, 0, Int64(rows), Int64(columns), Int64(kp),
-                               layout == .f16Pairs ? 0 : 1, buffer.assumingMemoryBound(to: UInt16.self))
-            }
+        let weight = source.withUnsafeBytes { s in
+            LinearWeight.pack(s.baseAddress!, sourceType: SPECDEC_SOURCE_F32, transposed: false, rows: rows, columns: columns,
+                              layout: layout, path: path, into: buffer)
         }
-        let weight = LinearWeight(rows: rows, columns: columns, layout: layout, path: path, panels: UnsafeRawPointer(buffer),
-                                  paddedColumns: kp, scales: UnsafePointer(scales), rowSums: UnsafePointer(sums))
         let scratch = ActivationScratch()
         var y = [Float](repeating: 0, count: tokens * rows)
         var samples: [Double] = []
