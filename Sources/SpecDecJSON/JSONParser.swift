@@ -10,12 +10,17 @@ public struct JSONParseError: Error, Sendable, CustomStringConvertible {
 /// Foundation: config files, safetensors headers and tokenizer.json all go through it.
 public struct JSONParser: ~Copyable {
     private let bytes: UnsafeBufferPointer<UInt8>
+    private let floats: JSONFloatParsing
     private var index = 0
     private var depth = 0
     private static let maximumDepth = 512
 
     public static func parse(_ bytes: UnsafeBufferPointer<UInt8>) throws(JSONParseError) -> JSONValue {
-        var parser = JSONParser(bytes: bytes)
+        try parse(bytes, floats: .correctlyRounded)
+    }
+
+    public static func parse(_ bytes: UnsafeBufferPointer<UInt8>, floats: JSONFloatParsing) throws(JSONParseError) -> JSONValue {
+        var parser = JSONParser(bytes: bytes, floats: floats)
         parser.skipWhitespace()
         let value = try parser.parseValue()
         parser.skipWhitespace()
@@ -24,9 +29,13 @@ public struct JSONParser: ~Copyable {
     }
 
     public static func parse(_ bytes: [UInt8]) throws(JSONParseError) -> JSONValue {
+        try parse(bytes, floats: .correctlyRounded)
+    }
+
+    public static func parse(_ bytes: [UInt8], floats: JSONFloatParsing) throws(JSONParseError) -> JSONValue {
         var result: Result<JSONValue, JSONParseError> = .success(.null)
         bytes.withUnsafeBufferPointer { buffer in
-            do throws(JSONParseError) { result = .success(try parse(buffer)) } catch { result = .failure(error) }
+            do throws(JSONParseError) { result = .success(try parse(buffer, floats: floats)) } catch { result = .failure(error) }
         }
         return try result.get()
     }
@@ -35,7 +44,10 @@ public struct JSONParser: ~Copyable {
         try parse(Array(text.utf8))
     }
 
-    private init(bytes: UnsafeBufferPointer<UInt8>) { self.bytes = bytes }
+    private init(bytes: UnsafeBufferPointer<UInt8>, floats: JSONFloatParsing) {
+        self.bytes = bytes
+        self.floats = floats
+    }
 
     private func error(_ message: String) -> JSONParseError {
         var line = 1
@@ -239,8 +251,13 @@ public struct JSONParser: ~Copyable {
             while index < bytes.count, (UInt8(ascii: "0")...UInt8(ascii: "9")).contains(bytes[index]) { index += 1 }
             if index == digitsStart { throw error("invalid number: no exponent digits") }
         }
-        let text = String(decoding: UnsafeBufferPointer(rebasing: bytes[start..<index]), as: UTF8.self)
+        let digits = UnsafeBufferPointer(rebasing: bytes[start..<index])
+        let text = String(decoding: digits, as: UTF8.self)
         if isInteger, let value = Int64(text) { return .integer(value) }
+        if !isInteger, floats == .serdeJSONDefault {
+            guard let value = SerdeJSONFloat.parse(digits) else { throw error("number out of range") }
+            return .double(value)
+        }
         guard let value = Double(text) else { throw error("invalid number") }
         return .double(value)
     }

@@ -18,7 +18,8 @@ extension HFTokenizer {
     static func load(json bytes: [UInt8], source: String, config: JSONValue?) throws(TokenizerError) -> HFTokenizer {
         let root: JSONValue
         do {
-            root = try JSONParser.parse(bytes)
+            // Numbers as the reference's serde_json reads them: Unigram scores must be bit-equal.
+            root = try JSONParser.parse(bytes, floats: .serdeJSONDefault)
         } catch {
             throw TokenizerError.format("\(source) is not valid JSON: \(error)")
         }
