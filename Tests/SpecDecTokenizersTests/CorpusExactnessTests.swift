@@ -33,6 +33,9 @@ final class CorpusExactnessTests: XCTestCase {
     func testUnigram() throws { try check("unigram") }
     func testWordPiece() throws { try check("wordpiece") }
     func testPrecompiledUnigram() throws { try check("precompiled-unigram") }
+    func testBertUncasedWordPiece() throws { try check("bert-uncased-wordpiece") }
+    func testAlbertUnigram() throws { try check("albert-unigram") }
+    func testNmtNFKCUnigram() throws { try check("nmt-nfkc-unigram") }
     func testSentencePieceUnigram() throws { try check("sp-unigram") }
     func testSentencePieceBPE() throws { try check("sp-bpe") }
 

@@ -59,7 +59,7 @@ final class ErrorTests: XCTestCase {
             ("nomodel", "{\"added_tokens\": []}", .format),
             ("unknownmodel", #"{"model": {"type": "Magic", "vocab": {}}}"#, .unsupported),
             ("unknownpre", #"{"pre_tokenizer": {"type": "Telepathy"}, "model": {"type": "WordLevel", "vocab": {"a": 0}, "unk_token": "a"}}"#, .unsupported),
-            ("nfkc", #"{"normalizer": {"type": "NFKC"}, "model": {"type": "WordLevel", "vocab": {"a": 0}, "unk_token": "a"}}"#, .unsupported),
+            ("unknownnormalizer", #"{"normalizer": {"type": "Transliterate"}, "model": {"type": "WordLevel", "vocab": {"a": 0}, "unk_token": "a"}}"#, .unsupported),
             ("badmerge", #"{"model": {"type": "BPE", "vocab": {"a": 0, "b": 1}, "merges": ["a b"]}}"#, .format),
             ("badregex", #"{"pre_tokenizer": {"type": "Split", "pattern": {"Regex": "(?<=a)b"}, "behavior": "Isolated"}, "model": {"type": "WordLevel", "vocab": {"a": 0}, "unk_token": "a"}}"#, .unsupported),
             ("badunigram", #"{"model": {"type": "Unigram", "unk_id": 5, "vocab": [["a", -1.0]]}}"#, .format),

@@ -20,7 +20,7 @@ enum TokenizerFixtures {
 
     /// Tokenizers with reference ids: directory name and the file to load.
     static let huggingFace = ["bytelevel-bpe", "llama3-bpe", "qwen2-bpe", "metaspace-bpe", "metaspace-first-bpe", "unigram",
-                              "wordpiece", "precompiled-unigram"]
+                              "wordpiece", "precompiled-unigram", "bert-uncased-wordpiece", "albert-unigram", "nmt-nfkc-unigram"]
     static let sentencePiece = ["sp-unigram", "sp-bpe"]
 
     static func path(_ name: String) -> String { directory + "/" + name }

@@ -481,11 +481,16 @@ def record_marian(corpus):
 def record_legacy_unicode_tables():
     """The `unicode_categories` crate that tokenizers uses for Punctuation, BertPreTokenizer
     and BertNormalizer has old Unicode tables (punctuation and Cc/Cf/Co as of Unicode 8/9,
-    no Cn). Measure them through the reference and write them both as a fixture and as the
+    no Cn), and so does the mark table of its unicode-normalization dependency (StripAccents).
+    Measure them through the reference and write them both as a fixture and as the
     Swift table Sources/SpecDecTokenizers/Unicode/LegacyCategoryTables.swift."""
     punct = pre_tokenizers.Punctuation(behavior="removed")
     bert = normalizers.BertNormalizer(clean_text=True, handle_chinese_chars=False, strip_accents=False, lowercase=False)
-    punctuation, removed, spaced = [], [], []
+    bert_accents = normalizers.BertNormalizer(clean_text=False, handle_chinese_chars=False, strip_accents=True,
+                                              lowercase=False)
+    strip_accents = normalizers.StripAccents()
+    nfd = normalizers.NFD()
+    punctuation, removed, spaced, nonspacing, combining = [], [], [], [], []
     for cp in range(0x110000):
         if 0xD800 <= cp < 0xE000:
             continue
@@ -497,6 +502,11 @@ def record_legacy_unicode_tables():
             removed.append(cp)
         elif result == " " and c != " ":
             spaced.append(cp)
+        # BertNormalizer strips accents after NFD: only characters NFD leaves alone matter.
+        if nfd.normalize_str(c) == c and bert_accents.normalize_str(c) == "":
+            nonspacing.append(cp)
+        if strip_accents.normalize_str(c) == "":
+            combining.append(cp)
 
     def runs(values):
         out = []
@@ -507,7 +517,8 @@ def record_legacy_unicode_tables():
                 out.append([v, v])
         return out
 
-    tables = {"punctuation": runs(punctuation), "bert_removed": runs(removed), "bert_space": runs(spaced)}
+    tables = {"punctuation": runs(punctuation), "bert_removed": runs(removed), "bert_space": runs(spaced),
+              "nonspacing_mark": runs(nonspacing), "combining_mark": runs(combining)}
     with open(os.path.join(OUT, "unicode-legacy.json"), "w") as f:
         json.dump(tables, f)
     other = [r for r in tables["bert_removed"] if not (r[0] <= 0xFFFD <= r[1]) and r != [0, 0]]
@@ -525,10 +536,38 @@ def record_legacy_unicode_tables():
              "enum LegacyCategoryTables {\n"
              + swift_array("punctuation", tables["punctuation"], "Inclusive ranges (start, end) of `is_punctuation()` (P*).")
              + swift_array("other", other, "Inclusive ranges (start, end) of `is_other()` (Cc, Cf, Co; NUL included).")
+             + swift_array("nonspacingMark", tables["nonspacing_mark"],
+                           "Inclusive ranges (start, end) of `is_mark_nonspacing()` (Mn): BertNormalizer's accents.")
+             + swift_array("combiningMark", tables["combining_mark"],
+                           "Inclusive ranges (start, end) of unicode-normalization's `is_combining_mark()` (M*): StripAccents.")
              + "}\n")
     with open(os.path.join(ROOT, "Sources", "SpecDecTokenizers", "Unicode", "LegacyCategoryTables.swift"), "w") as f:
         f.write(swift)
-    print(f"legacy unicode tables: {len(tables['punctuation'])} punctuation runs, {len(other)} other runs")
+    print(f"legacy unicode tables: {len(tables['punctuation'])} punctuation runs, {len(other)} other runs, "
+          f"{len(tables['nonspacing_mark'])} nonspacing-mark runs, {len(tables['combining_mark'])} combining-mark runs")
+
+
+def record_unigram_scores():
+    """Unigram scores as the reference holds them after reading tokenizer.json (serde_json
+    without float_roundtrip, which may miss the nearest double by one unit): score texts of
+    every shape and the values the reference writes back (shortest round-trip digits)."""
+    texts = ["-0.5", "-1e-5", "-1E+2", "-7.4861436837186375", "-6.675776316770719", "-8.012329389461675",
+             "-12345678901234567890.5", "-0.000000000000000000001234567890123456789", "-2.5e-310", "-1.7976931348623157e308"]
+    for _ in range(3000):
+        digits = RNG.choice([6, 12, 15, 16, 17, 17, 17, 18, 19, 20, 24])
+        value = -RNG.random() * 10 ** RNG.randrange(-3, 3)
+        text = f"{value:.{digits}g}"
+        if RNG.random() < 0.2:
+            mantissa, _, exponent = f"{value:.{digits}e}".partition("e")
+            text = f"{mantissa}e{int(exponent)}"
+        texts.append(text)
+    vocab = ",".join(f'["p{i}", {t}]' for i, t in enumerate(texts))
+    tok = Tokenizer.from_str('{"version": "1.0", "model": {"type": "Unigram", "unk_id": null, "vocab": [' + vocab + "]}}")
+    held = [score for _, score in json.loads(tok.to_str())["model"]["vocab"]]
+    with open(os.path.join(OUT, "unigram-scores.json"), "w") as f:
+        json.dump({"texts": texts, "reference": held}, f)
+    differing = sum(1 for t, v in zip(texts, held) if float(t) != v)
+    print(f"unigram scores: {len(texts)} texts, {differing} read differently from the nearest double")
 
 
 def record_unicode_classes():
@@ -598,6 +637,8 @@ def main():
         record_stories(corpus)
     if wanted("unicode"):
         record_unicode_classes()
+    if wanted("unigram-scores"):
+        record_unigram_scores()
     if wanted("unicode-legacy"):
         record_legacy_unicode_tables()
     if wanted("marian"):

@@ -2,6 +2,9 @@ import SpecDecJSON
 
 /// tokenizer.json `normalizer` entries.
 extension HFTokenizerBuilder {
+    static let supportedNormalizers = ["BertNormalizer", "ByteLevel", "Lowercase", "NFC", "NFD", "NFKC", "NFKD", "Nmt",
+                                       "Precompiled", "Prepend", "Replace", "Sequence", "Strip", "StripAccents"]
+
     func normalizer(_ json: JSONValue?) throws(TokenizerError) -> (any Normalizer)? {
         guard let json, !json.isNull else { return nil }
         guard let type = json["type"]?.stringValue else { throw fail("normalizer without a type") }
@@ -23,7 +26,17 @@ extension HFTokenizerBuilder {
         case "Lowercase":
             return LowercaseNormalizer()
         case "NFC":
-            return NFCNormalizer()
+            return UnicodeFormNormalizer(form: .nfc)
+        case "NFD":
+            return UnicodeFormNormalizer(form: .nfd)
+        case "NFKC":
+            return UnicodeFormNormalizer(form: .nfkc)
+        case "NFKD":
+            return UnicodeFormNormalizer(form: .nfkd)
+        case "Nmt":
+            return NmtNormalizer()
+        case "StripAccents":
+            return StripAccentsNormalizer()
         case "ByteLevel":
             return ByteLevelNormalizer()
         case "Precompiled":
@@ -33,17 +46,13 @@ extension HFTokenizerBuilder {
             return PrecompiledNormalizer(charsMap: try PrecompiledCharsMap(blob: blob))
         case "BertNormalizer":
             let lowercase = json["lowercase"]?.boolValue ?? true
+            // strip_accents null means "follow lowercase", as in the reference.
             let stripAccents = json["strip_accents"]?.boolValue ?? lowercase
-            if stripAccents {
-                throw unsupported("BertNormalizer with strip_accents (needs NFD, not available without Foundation)")
-            }
             return BertNormalizer(cleanText: json["clean_text"]?.boolValue ?? true,
                                   handleChineseCharacters: json["handle_chinese_chars"]?.boolValue ?? true,
-                                  lowercase: lowercase)
-        case "NFD", "NFKC", "NFKD":
-            throw unsupported("normalizer \(type) (only NFC is available without Foundation)")
+                                  stripAccents: stripAccents, lowercase: lowercase)
         default:
-            throw unsupported("normalizer type \(type)")
+            throw unsupported("normalizer type \(type) (supported: \(HFTokenizerBuilder.supportedNormalizers.joined(separator: ", ")))")
         }
     }
 }

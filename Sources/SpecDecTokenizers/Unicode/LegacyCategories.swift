@@ -15,4 +15,10 @@ enum LegacyCategories {
 
     /// `is_other()` (control, format, private use) as the reference evaluates it.
     static func isOther(_ scalar: UInt32) -> Bool { contains(LegacyCategoryTables.other, scalar) }
+
+    /// `is_mark_nonspacing()` (Mn) as the reference evaluates it: BertNormalizer's accents.
+    static func isNonspacingMark(_ scalar: UInt32) -> Bool { contains(LegacyCategoryTables.nonspacingMark, scalar) }
+
+    /// unicode-normalization's `is_combining_mark()` (M*) as the reference evaluates it.
+    static func isCombiningMark(_ scalar: UInt32) -> Bool { contains(LegacyCategoryTables.combiningMark, scalar) }
 }

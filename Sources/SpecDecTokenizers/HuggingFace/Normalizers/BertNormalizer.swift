@@ -1,11 +1,19 @@
-/// `BertNormalizer` without accent stripping (which needs NFD, not available without
-/// Foundation: the loader rejects it). Clean-up drops NUL, U+FFFD and control/format/
-/// private-use characters (the reference's old tables) and turns whitespace into spaces;
-/// CJK ideographs get a space on each side; lowercase is per character.
+/// `BertNormalizer`, in the reference's order: clean-up drops NUL, U+FFFD and control/
+/// format/private-use characters (the reference's old tables) and turns whitespace into
+/// spaces; CJK ideographs get a space on each side; accents are stripped after NFD
+/// (nonspacing marks only); lowercase is per character.
 struct BertNormalizer: Normalizer {
     let cleanText: Bool
     let handleChineseCharacters: Bool
+    let stripAccents: Bool
     let lowercase: Bool
+
+    init(cleanText: Bool, handleChineseCharacters: Bool, stripAccents: Bool = false, lowercase: Bool) {
+        self.cleanText = cleanText
+        self.handleChineseCharacters = handleChineseCharacters
+        self.stripAccents = stripAccents
+        self.lowercase = lowercase
+    }
 
     static func isChinese(_ c: UInt32) -> Bool {
         (0x4E00...0x9FFF).contains(c) || (0x3400...0x4DBF).contains(c) || (0x20000...0x2A6DF).contains(c)
@@ -37,6 +45,10 @@ struct BertNormalizer: Normalizer {
                 }
                 out.append(contentsOf: p[i..<i + length])
             }
+        }
+        if stripAccents {
+            out = UnicodeNormalization.normalize(out, to: .nfd)
+            out = StripAccentsNormalizer(isAccent: LegacyCategories.isNonspacingMark).normalize(out)
         }
         return lowercase ? LowercaseNormalizer().normalize(out) : out
     }
