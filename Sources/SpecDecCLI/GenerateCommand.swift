@@ -23,14 +23,7 @@ struct GenerateCommand: ParsableCommand {
     @Option var seed: UInt64 = 0
     @Option(name: .customLong("stop-ids"), help: "Extra stop token ids, comma-separated.") var stopIds: String?
     @Flag(name: .customLong("ignore-eos"), help: "Do not stop at the model's EOS token.") var ignoreEos = false
-    @Option(help: "Speculative decoding: none, model, ngram, suffix, or specdec (encoder-decoder targets; --draft is a Spec-Drafter).") var drafter: String = "none"
-    @Option(help: "Draft model directory (--drafter model).") var draft: String?
-    @Option(name: .customLong("draft-len"), help: "Most draft tokens per round.") var draftLength: Int = 5
-    @Option(help: "Acceptance rule: greedy, sample or topk.") var accept: String?
-    @Option(help: "SpecDec top-beta (--accept topk).") var beta: Int = 5
-    @Option(help: "SpecDec tolerance tau (--accept topk).") var tau: Float = 3
-    @Option(name: .customLong("ngram-max"), help: "Longest n-gram prompt lookup matches.") var ngramMax: Int = 3
-    @Flag(help: "Adapt the draft length and fall back to plain steps when speculation does not pay.") var adaptive = false
+    @OptionGroup var speculation: SpeculationOptions
     @Flag(help: "Print one JSON object.") var json = false
     @Option(name: .customLong("source-ids"),
             help: "Encoder-decoder models: source token ids, comma-separated (EOS included). The decoder start token is added by the engine and is not part of the output.")
@@ -86,10 +79,10 @@ struct GenerateCommand: ParsableCommand {
         options.stopTokens = try stopIds.map { try parseIds($0, flag: "--stop-ids") } ?? []
         options.stopAtEndOfSequence = !ignoreEos
         var output = [Int32](repeating: 0, count: max(1, maxNewTokens))
-        let speculation = try makeSpeculation(target: session, sampling: options.sampling)
+        let plan = try makeSpeculation(target: session, sampling: options.sampling)
         let result = ids.withUnsafeBufferPointer { prompt in
             output.withUnsafeMutableBufferPointer { out in
-                if let (drafterObject, rule, spec) = speculation {
+                if let (drafterObject, rule, spec) = plan {
                     return session.generateSpeculative(prompt: prompt, options: options, speculative: spec, drafter: drafterObject,
                                                        rule: rule, output: out.baseAddress!) { _, _ in .proceed }
                 }
@@ -104,7 +97,7 @@ struct GenerateCommand: ParsableCommand {
             text = (try? tokenizer.decode(tokens, skipSpecialTokens: true)).map { .string($0) } ?? .null
         }
         if json {
-            let statsObject = statsJSON(stats, threads: session.pool.threadCount, backend: session.arena.backend, drafter: drafter)
+            let statsObject = statsJSON(stats, threads: session.pool.threadCount, backend: session.arena.backend, drafter: speculation.drafter)
             print(JSONValue.object(JSONObject([("tokens", idsJSON(tokens)), ("text", text), ("stats", .object(statsObject))])).serialized)
         } else {
             if case .string(let t) = text { print(t) } else { print(tokens.map(String.init).joined(separator: ",")) }
@@ -116,37 +109,19 @@ struct GenerateCommand: ParsableCommand {
 extension GenerateCommand {
     /// The drafter, acceptance rule and options the flags ask for; nil for plain decoding.
     func makeSpeculation(target: Session, sampling: SamplingParameters) throws -> (Drafter, AcceptanceRule, SpeculativeOptions)? {
-        let (_, rule, spec) = try speculationSettings(sampling: sampling)
-        switch drafter {
+        let (rule, spec) = try speculation.settings(sampling: sampling)
+        switch speculation.drafter {
         case "none": return nil
-        case "ngram": return (NGramDrafter(minN: 1, maxN: ngramMax), rule, spec)
+        case "ngram": return (NGramDrafter(minN: 1, maxN: speculation.ngramMax), rule, spec)
         case "suffix": return (SuffixDrafter(), rule, spec)
         case "specdec": throw SpecDecError.invalidArgument("--drafter specdec drafts for encoder-decoder targets; \(modelOptions.model) is decoder-only")
         case "model":
-            guard let draft else { throw SpecDecError.invalidArgument("--drafter model needs --draft DIR") }
+            guard let draft = speculation.draft else { throw SpecDecError.invalidArgument("--drafter model needs --draft DIR") }
             let model = try ModelLoader.load(directory: draft, options: try modelOptions.precision.loadOptions())
             return (try ModelDrafter(model: model, target: target.config, capacity: target.capacity, threads: target.pool.threadCount),
                     rule, spec)
         case let other: throw SpecDecError.invalidArgument("--drafter \(other) is not one of none, model, ngram, suffix")
         }
-    }
-
-    /// The acceptance rule and speculative options the flags ask for.
-    func speculationSettings(sampling: SamplingParameters) throws -> (Void, AcceptanceRule, SpeculativeOptions) {
-        let rule: AcceptanceRule
-        switch accept ?? (sampling.isGreedy ? "greedy" : "sample") {
-        case "greedy": rule = GreedyAcceptance()
-        case "sample": rule = SpeculativeSamplingAcceptance()
-        case "topk":
-            guard beta >= 1, tau >= 0 else { throw SpecDecError.invalidArgument("--beta must be >= 1 and --tau >= 0") }
-            rule = TopBetaToleranceAcceptance(beta: beta, tau: tau)
-        case let other: throw SpecDecError.invalidArgument("--accept \(other) is not one of greedy, sample, topk")
-        }
-        var spec = SpeculativeOptions()
-        guard draftLength >= 0 else { throw SpecDecError.invalidArgument("--draft-len must be >= 0") }
-        spec.draftLength = draftLength
-        spec.adaptive = adaptive
-        return ((), rule, spec)
     }
 }
 

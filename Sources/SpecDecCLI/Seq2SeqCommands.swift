@@ -71,10 +71,12 @@ extension GenerateCommand {
             options.sampling.seed = seed
             options.stopTokens = stops
             options.stopAtEndOfSequence = !ignoreEos
-            if drafter == "none" {
-                tokens = try session.generate(source: source, options: options)
+            if speculation.isSpeculative {
+                let (rule, spec) = try speculation.settings(sampling: options.sampling)
+                let drafter = try speculation.seq2seqDrafter(for: session, load: try modelOptions.precision.loadOptions())
+                tokens = try session.generateSpeculative(source: source, options: options, speculative: spec, drafter: drafter, rule: rule)
             } else {
-                tokens = try speculativeTranslation(session, source: source, options: options)
+                tokens = try session.generate(source: source, options: options)
             }
         }
         var text: JSONValue = .null
@@ -83,7 +85,7 @@ extension GenerateCommand {
         }
         let stats = session.stats
         if json {
-            var statsObject = statsJSON(stats, threads: session.pool.threadCount, backend: session.arena.backend, drafter: drafter)
+            var statsObject = statsJSON(stats, threads: session.pool.threadCount, backend: session.arena.backend, drafter: speculation.drafter)
             statsObject["beams"] = .integer(Int64(beams))
             var pairs: [(String, JSONValue)] = [("tokens", idsJSON(tokens)), ("text", text), ("stats", .object(statsObject))]
             if beams > 1 {
@@ -101,36 +103,6 @@ extension GenerateCommand {
             }
             print("\(stats.generatedTokens) tokens, decode \(format(stats.decodeTokensPerSecond)) tokens/s, prefill \(format(stats.prefillTokensPerSecond)) tokens/s, stop: \(stopReasonName(stats.stopReason))")
         }
-    }
-}
-
-extension GenerateCommand {
-    /// Speculative decoding on the decoder, with drafters that read the source.
-    func speculativeTranslation(_ session: Seq2SeqSession, source: [Int32], options: GenerationOptions) throws -> [Int32] {
-        let drafterObject: Drafter
-        switch drafter {
-        case "ngram": drafterObject = NGramDrafter(minN: 1, maxN: ngramMax)
-        case "suffix": drafterObject = SuffixDrafter()
-        case "specdec":
-            guard let draft else { throw SpecDecError.invalidArgument("--drafter specdec needs --draft DIR (a Spec-Drafter)") }
-            drafterObject = try SpecDecDrafter(model: try SpecDrafterModel(directory: draft, options: try modelOptions.precision.loadOptions()), target: session.config,
-                                               requestedLength: draftLength, pool: session.pool)
-        case "model":
-            guard let draft else { throw SpecDecError.invalidArgument("--drafter model needs --draft DIR") }
-            drafterObject = try Seq2SeqModelDrafter(model: try EncoderDecoderLoader.load(directory: draft, options: try modelOptions.precision.loadOptions()), target: session.config,
-                                                    capacity: session.capacity, threads: session.pool.threadCount)
-        case let other: throw SpecDecError.invalidArgument("--drafter \(other) is not one of none, model, ngram, suffix, specdec")
-        }
-        let (_, rule, spec) = try speculationSettings(sampling: options.sampling)
-        var output = [Int32](repeating: 0, count: max(1, options.maxNewTokens))
-        let result = source.withUnsafeBufferPointer { s in
-            output.withUnsafeMutableBufferPointer { o in
-                session.generateSpeculative(source: s, options: options, speculative: spec, drafter: drafterObject, rule: rule,
-                                            output: o.baseAddress!) { _, _ in .proceed }
-            }
-        }
-        if let error = result.error { throw error }
-        return Array(output[0..<result.count])
     }
 }
 

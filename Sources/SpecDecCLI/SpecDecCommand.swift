@@ -5,5 +5,5 @@ struct SpecDecCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "specdec",
         abstract: "Generate, score and benchmark with libspecdec's engine.",
-        subcommands: [GenerateCommand.self, ScoreCommand.self, TokenizeCommand.self, DetokenizeCommand.self, BenchCommand.self, KernelsCommand.self, InfoCommand.self])
+        subcommands: [GenerateCommand.self, TranslateCommand.self, ScoreCommand.self, TokenizeCommand.self, DetokenizeCommand.self, BenchCommand.self, KernelsCommand.self, InfoCommand.self])
 }

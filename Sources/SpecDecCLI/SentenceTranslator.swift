@@ -1,0 +1,44 @@
+import SpecDecCore
+
+/// One sentence through greedy decoding, beam search or speculative decoding, with the
+/// drafter made once and reused for every sentence.
+struct SentenceTranslator {
+    let session: Seq2SeqSession
+    let options: GenerationOptions
+    let beamOptions: BeamSearchOptions?
+    let speculative: (drafter: Drafter, rule: AcceptanceRule, options: SpeculativeOptions)?
+
+    init(session: Seq2SeqSession, speculation: SpeculationOptions, load: LoadOptions, beams: Int, lengthPenalty: Double,
+         maxNewTokens: Int) throws {
+        self.session = session
+        let limit = min(maxNewTokens, min(session.capacity, session.config.contextLength) - 1)
+        var options = GenerationOptions()
+        options.maxNewTokens = limit
+        self.options = options
+        if beams > 1 {
+            var beam = BeamSearchOptions()
+            beam.beamCount = beams
+            beam.maxNewTokens = limit
+            beam.lengthPenalty = lengthPenalty
+            beam.endTokens = session.config.eosTokenIds.map { Int32($0) }
+            beamOptions = beam
+        } else {
+            beamOptions = nil
+        }
+        if speculation.isSpeculative {
+            let (rule, spec) = try speculation.settings(sampling: options.sampling)
+            speculative = (try speculation.seq2seqDrafter(for: session, load: load), rule, spec)
+        } else {
+            speculative = nil
+        }
+    }
+
+    func translate(_ source: [Int32]) throws -> [Int32] {
+        if let beamOptions { return try session.beamSearch(source: source, options: beamOptions).first?.tokens ?? [] }
+        if let speculative {
+            return try session.generateSpeculative(source: source, options: options, speculative: speculative.options,
+                                                   drafter: speculative.drafter, rule: speculative.rule)
+        }
+        return try session.generate(source: source, options: options)
+    }
+}

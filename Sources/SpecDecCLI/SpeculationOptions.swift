@@ -1,0 +1,69 @@
+import ArgumentParser
+import SpecDecCore
+
+/// The speculative-decoding flags `generate` and `translate` share: drafter, draft length
+/// and acceptance rule.
+struct SpeculationOptions: ParsableArguments {
+    @Option(help: "Speculative decoding: none, model, ngram, suffix, or specdec (encoder-decoder targets; --draft is a Spec-Drafter).") var drafter: String = "none"
+    @Option(help: "Draft model directory (--drafter model or specdec).") var draft: String?
+    @Option(name: .customLong("draft-len"), help: "Most draft tokens per round.") var draftLength: Int = 5
+    @Option(help: "Acceptance rule: greedy, sample or topk.") var accept: String?
+    @Option(help: "SpecDec top-beta (--accept topk).") var beta: Int = 5
+    @Option(help: "SpecDec tolerance tau (--accept topk).") var tau: Float = 3
+    @Option(name: .customLong("ngram-max"), help: "Longest n-gram prompt lookup matches.") var ngramMax: Int = 3
+    @Flag(help: "Adapt the draft length and fall back to plain steps when speculation does not pay.") var adaptive = false
+
+    var isSpeculative: Bool { drafter != "none" }
+
+    /// The acceptance rule and speculative options the flags ask for.
+    func settings(sampling: SamplingParameters) throws -> (AcceptanceRule, SpeculativeOptions) {
+        let rule: AcceptanceRule
+        switch accept ?? (sampling.isGreedy ? "greedy" : "sample") {
+        case "greedy": rule = GreedyAcceptance()
+        case "sample": rule = SpeculativeSamplingAcceptance()
+        case "topk":
+            guard beta >= 1, tau >= 0 else { throw SpecDecError.invalidArgument("--beta must be >= 1 and --tau >= 0") }
+            rule = TopBetaToleranceAcceptance(beta: beta, tau: tau)
+        case let other: throw SpecDecError.invalidArgument("--accept \(other) is not one of greedy, sample, topk")
+        }
+        var spec = SpeculativeOptions()
+        guard draftLength >= 0 else { throw SpecDecError.invalidArgument("--draft-len must be >= 0") }
+        spec.draftLength = draftLength
+        spec.adaptive = adaptive
+        return (rule, spec)
+    }
+
+    /// A drafter for an encoder-decoder target: drafters that read the source, or a smaller
+    /// encoder-decoder model.
+    func seq2seqDrafter(for session: Seq2SeqSession, load: LoadOptions) throws -> Drafter {
+        switch drafter {
+        case "ngram": return NGramDrafter(minN: 1, maxN: ngramMax)
+        case "suffix": return SuffixDrafter()
+        case "specdec":
+            guard let draft else { throw SpecDecError.invalidArgument("--drafter specdec needs --draft DIR (a Spec-Drafter)") }
+            return try SpecDecDrafter(model: try SpecDrafterModel(directory: draft, options: load), target: session.config,
+                                      requestedLength: draftLength, pool: session.pool)
+        case "model":
+            guard let draft else { throw SpecDecError.invalidArgument("--drafter model needs --draft DIR") }
+            return try Seq2SeqModelDrafter(model: try EncoderDecoderLoader.load(directory: draft, options: load), target: session.config,
+                                           capacity: session.capacity, threads: session.pool.threadCount)
+        case let other: throw SpecDecError.invalidArgument("--drafter \(other) is not one of none, model, ngram, suffix, specdec")
+        }
+    }
+}
+
+extension Seq2SeqSession {
+    /// Speculative decoding of one source with a drafter made for this session.
+    func generateSpeculative(source: [Int32], options: GenerationOptions, speculative spec: SpeculativeOptions,
+                             drafter: Drafter, rule: AcceptanceRule) throws -> [Int32] {
+        var output = [Int32](repeating: 0, count: max(1, options.maxNewTokens))
+        let result = source.withUnsafeBufferPointer { s in
+            output.withUnsafeMutableBufferPointer { o in
+                generateSpeculative(source: s, options: options, speculative: spec, drafter: drafter, rule: rule,
+                                    output: o.baseAddress!) { _, _ in .proceed }
+            }
+        }
+        if let error = result.error { throw error }
+        return Array(output[0..<result.count])
+    }
+}

@@ -1,0 +1,112 @@
+import ArgumentParser
+import SpecDecCore
+import SpecDecJSON
+import SpecDecTokenizers
+#if canImport(Glibc)
+import Glibc
+#endif
+
+/// `specdec translate`: batch translation of a file or stdin with an encoder-decoder model,
+/// one output line per input line, as Marian's and CTranslate2's command lines do.
+struct TranslateCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "translate",
+        abstract: "Translate sentences line by line with an encoder-decoder model.",
+        discussion: """
+            Reads one sentence per line from --input (or stdin) and writes one translation per \
+            line to --output (or stdout), in order. A progress bar goes to stderr when it is a \
+            terminal; a summary (sentences/s, tokens/s, speculation statistics) always does. A \
+            line that fails keeps its place as an empty line (or a JSON "error") and makes the \
+            exit status 1.
+            """)
+
+    @OptionGroup var modelOptions: ModelOptions
+    @OptionGroup var speculation: SpeculationOptions
+
+    @Option(help: "Input file, one sentence per line (default: stdin).") var input: String?
+    @Option(help: "Output file (default: stdout).") var output: String?
+    @Option(name: .customLong("max-new-tokens"), help: "Most target tokens per sentence.") var maxNewTokens: Int = 256
+    @Option(help: "Beam search with this many beams (1 = greedy or speculative).") var beams: Int = 1
+    @Option(name: .customLong("length-penalty"), help: "Beam search: score = sum(log p) / length ** penalty.") var lengthPenalty: Double = 1
+    @Flag(help: "Write one JSON object per line: source, translation, tokens and the sentence's statistics.") var json = false
+    @Flag(help: "No progress bar.") var quiet = false
+
+    func validate() throws {
+        guard beams >= 1 else { throw ValidationError("--beams must be >= 1") }
+        guard maxNewTokens >= 1 else { throw ValidationError("--max-new-tokens must be >= 1") }
+        guard beams == 1 || !speculation.isSpeculative else { throw ValidationError("--beams and --drafter exclude each other") }
+    }
+
+    func run() throws {
+        do {
+            try execute()
+        } catch let error as SpecDecError {
+            throw report(error, json: json)
+        }
+    }
+
+    private func execute() throws {
+        let lines = try readLines()
+        let load = try modelOptions.precision.loadOptions()
+        let model = try EncoderDecoderLoader.load(directory: modelOptions.model, options: load)
+        let tokenizers: TokenizerPair
+        do throws(TokenizerError) { tokenizers = try TokenizerLoader.loadPair(path: modelOptions.model) } catch {
+            throw SpecDecError.unsupported("translate needs the model's tokenizer in \(modelOptions.model): \(error.message)")
+        }
+        let session = try Seq2SeqSession(model: model, sourceCapacity: model.config.maxSourcePositions,
+                                         capacity: modelOptions.kvCapacity, threads: modelOptions.threads)
+        let translator = try SentenceTranslator(session: session, speculation: speculation, load: load, beams: beams,
+                                                lengthPenalty: lengthPenalty, maxNewTokens: maxNewTokens)
+        let sink = try OutputSink(path: output)
+        var progress = ProgressBar(total: lines.count, enabled: !quiet && isatty(2) != 0)
+        var summary = TranslationSummary()
+        for (index, line) in lines.enumerated() {
+            let started = Clock.now()
+            let source = tokenizers.source.encode(line, addSpecialTokens: true)
+            do {
+                let tokens = try translator.translate(source)
+                let text = try tokenizers.target.decode(tokens, skipSpecialTokens: true)
+                summary.add(session.stats, seconds: Clock.now() - started)
+                sink.write(json ? sentenceJSON(index, line, text, tokens, session.stats) : text)
+            } catch {
+                summary.failures += 1
+                let message = (error as? SpecDecError)?.message ?? (error as? TokenizerError)?.message ?? "\(error)"
+                writeStandardError("\r\u{1B}[Kline \(index + 1): \(message)\n")
+                sink.write(json ? JSONValue.object(JSONObject([("line", .integer(Int64(index + 1))), ("error", .string(message))])).serialized : "")
+            }
+            progress.advance(done: index + 1, summary: summary)
+        }
+        progress.finish()
+        writeStandardError(summary.report(threads: session.pool.threadCount, drafter: speculation.drafter) + "\n")
+        if summary.failures > 0 { throw ExitCode(1) }
+    }
+
+    private func readLines() throws -> [String] {
+        var descriptor: Int32 = 0
+        if let input, input != "-" {
+            descriptor = open(input, O_RDONLY)
+            guard descriptor >= 0 else { throw SpecDecError.io("cannot read \(input): \(String(cString: strerror(errno)))") }
+        }
+        defer { if descriptor != 0 { close(descriptor) } }
+        let bytes = readAll(descriptor)
+        var lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map {
+            $0.hasSuffix("\r") ? String($0.dropLast()) : String($0)
+        }
+        if lines.last == "" { lines.removeLast() }
+        return lines
+    }
+
+    private func sentenceJSON(_ index: Int, _ source: String, _ text: String, _ tokens: [Int32], _ stats: GenerationStats) -> String {
+        JSONValue.object(JSONObject([
+            ("line", .integer(Int64(index + 1))), ("source", .string(source)), ("translation", .string(text)),
+            ("tokens", idsJSON(tokens)),
+            ("stats", .object(JSONObject([
+                ("generated_tokens", .integer(Int64(stats.generatedTokens))),
+                ("target_calls", .integer(Int64(stats.targetCalls))),
+                ("drafted_tokens", .integer(Int64(stats.draftedTokens))),
+                ("accepted_tokens", .integer(Int64(stats.acceptedTokens))),
+                ("seconds", .double(stats.prefillSeconds + stats.decodeSeconds)),
+            ]))),
+        ])).serialized
+    }
+}
