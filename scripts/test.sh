@@ -17,6 +17,11 @@ swift test
 echo "== libspecdec.so exports and dependencies"
 bash Tests/library/check_library.sh
 
+echo "== an installed copy: scripts/install.sh, pkg-config, examples/c against it"
+prefix=$(mktemp -d)
+trap 'rm -rf "$prefix"' EXIT
+bash Tests/library/check_install.sh "$prefix"
+
 echo "== specdec command and the fairseq converters"
 SPECDEC_CLI_REQUIRED=1 python3 -m pytest -q Tests/cli Tests/converter training/tests
 

@@ -20,70 +20,7 @@
 #include <string.h>
 
 #include "specdec.h"
-
-static const char *stop_reason_name(int32_t reason) {
-    switch (reason) {
-    case SPECDEC_STOP_NONE: return "none";
-    case SPECDEC_STOP_MAX_TOKENS: return "max_tokens";
-    case SPECDEC_STOP_TOKEN: return "token";
-    case SPECDEC_STOP_CALLBACK: return "callback";
-    case SPECDEC_STOP_CAPACITY: return "capacity";
-    case SPECDEC_STOP_ERROR: return "error";
-    default: return "unknown";
-    }
-}
-
-/* Reports a failed call: status text plus the most specific message available. */
-static void report(const char *what, specdec_status status, const specdec_session_t *session) {
-    const char *detail = session ? specdec_session_error_message(session) : "";
-    if (detail == NULL || detail[0] == '\0') {
-        detail = specdec_last_error_message();
-    }
-    fprintf(stderr, "error: %s failed: %s (status %d): %s\n", what, specdec_status_string(status),
-            (int)status, detail);
-}
-
-/* Parses "1,2,3" into a malloc'ed array. Returns 0 on success. */
-static int parse_ids(const char *text, int32_t **out_ids, int32_t *out_n) {
-    size_t cap = 1;
-    const char *p;
-    int32_t *ids;
-    int32_t n = 0;
-    for (p = text; *p; p++) {
-        if (*p == ',') {
-            cap++;
-        }
-    }
-    ids = malloc(cap * sizeof *ids);
-    if (ids == NULL) {
-        return -1;
-    }
-    p = text;
-    for (;;) {
-        char *end;
-        long value;
-        errno = 0;
-        value = strtol(p, &end, 10);
-        if (end == p || errno != 0 || value < INT32_MIN || value > INT32_MAX) {
-            fprintf(stderr, "error: bad token id near \"%s\"\n", p);
-            free(ids);
-            return -1;
-        }
-        ids[n++] = (int32_t)value;
-        if (*end == '\0') {
-            break;
-        }
-        if (*end != ',') {
-            fprintf(stderr, "error: expected ',' near \"%s\"\n", end);
-            free(ids);
-            return -1;
-        }
-        p = end + 1;
-    }
-    *out_ids = ids;
-    *out_n = n;
-    return 0;
-}
+#include "example_support.h"
 
 struct stream_state {
     int32_t expected_index; /* the callback checks it is called in order */
@@ -134,15 +71,10 @@ int main(int argc, char **argv) {
     if (parse_ids(argv[2], &prompt, &n_prompt) != 0) {
         return 2;
     }
-    if (argc == 4) {
-        char *end;
-        errno = 0;
-        max_new_tokens = strtol(argv[3], &end, 10);
-        if (*end != '\0' || errno != 0 || max_new_tokens < 0 || max_new_tokens > INT32_MAX) {
-            fprintf(stderr, "error: bad max_new_tokens \"%s\"\n", argv[3]);
-            free(prompt);
-            return 2;
-        }
+    if (argc == 4 && parse_long(argv[3], 0, INT32_MAX, &max_new_tokens) != 0) {
+        fprintf(stderr, "error: bad max_new_tokens \"%s\"\n", argv[3]);
+        free(prompt);
+        return 2;
     }
 
     /* A library older than this header lacks parts of the contract. */
