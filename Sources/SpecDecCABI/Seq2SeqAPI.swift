@@ -12,7 +12,7 @@ public func specdec_session_set_source(_ session: OpaquePointer?, _ source: Unsa
 /// Plain or speculative translation on an encoder-decoder session (`spec` NULL: plain).
 func runSeq2Seq(_ handle: SessionHandle, source: UnsafeBufferPointer<Int32>, prefix: UnsafeBufferPointer<Int32>,
                 options: GenerationOptions, spec: UnsafePointer<specdec_speculative_params_t>?,
-                output: UnsafeMutablePointer<Int32>, onToken: (Int32, Int) -> TokenAction) throws(SpecDecError) -> Session.GenerationResult {
+                output: UnsafeMutablePointer<Int32>, onToken: (Int32, Int) -> TokenAction) throws(SpecDecError) -> GenerationResult {
     let session = try handle.seq2seqSession()
     var p = specdec_speculative_default_params()
     p.drafter = SPECDEC_DRAFTER_NONE

@@ -84,7 +84,7 @@ let specDecNeedsSource = "SPECDEC_DRAFTER_SPECDEC drafts for encoder-decoder tar
 /// Plain or speculative generation on a session, as `spec` says (NULL: plain).
 func runGeneration(_ handle: SessionHandle, prompt: UnsafeBufferPointer<Int32>, options: GenerationOptions,
                    spec: UnsafePointer<specdec_speculative_params_t>?, output: UnsafeMutablePointer<Int32>,
-                   onToken: (Int32, Int) -> TokenAction) throws(SpecDecError) -> Session.GenerationResult {
+                   onToken: (Int32, Int) -> TokenAction) throws(SpecDecError) -> GenerationResult {
     let session = try handle.decoderSession()
     guard spec != nil else { return session.generate(prompt: prompt, options: options, output: output, onToken: onToken) }
     let p = try readParams(spec, defaults: specdec_speculative_default_params(), name: "specdec_speculative_params_t")

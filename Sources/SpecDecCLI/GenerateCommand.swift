@@ -68,16 +68,7 @@ struct GenerateCommand: ParsableCommand {
             ids = tokenizer!.encode(prompt!, addSpecialTokens: true)
         }
         let session = try Session(model: model, capacity: modelOptions.kvCapacity, threads: modelOptions.threads)
-        var options = GenerationOptions()
-        options.maxNewTokens = maxNewTokens
-        options.sampling.temperature = temperature
-        options.sampling.topK = topK
-        options.sampling.topP = topP
-        options.sampling.minP = minP
-        options.sampling.repetitionPenalty = repetitionPenalty
-        options.sampling.seed = seed
-        options.stopTokens = try stopIds.map { try parseIds($0, flag: "--stop-ids") } ?? []
-        options.stopAtEndOfSequence = !ignoreEos
+        let options = try generationOptions()
         var output = [Int32](repeating: 0, count: max(1, maxNewTokens))
         let plan = try makeSpeculation(target: session, sampling: options.sampling)
         let result = ids.withUnsafeBufferPointer { prompt in
@@ -107,6 +98,21 @@ struct GenerateCommand: ParsableCommand {
 }
 
 extension GenerateCommand {
+    /// Length, sampling and stop settings from the flags.
+    func generationOptions() throws -> GenerationOptions {
+        var options = GenerationOptions()
+        options.maxNewTokens = maxNewTokens
+        options.sampling.temperature = temperature
+        options.sampling.topK = topK
+        options.sampling.topP = topP
+        options.sampling.minP = minP
+        options.sampling.repetitionPenalty = repetitionPenalty
+        options.sampling.seed = seed
+        options.stopTokens = try stopIds.map { try parseIds($0, flag: "--stop-ids") } ?? []
+        options.stopAtEndOfSequence = !ignoreEos
+        return options
+    }
+
     /// The drafter, acceptance rule and options the flags ask for; nil for plain decoding.
     func makeSpeculation(target: Session, sampling: SamplingParameters) throws -> (Drafter, AcceptanceRule, SpeculativeOptions)? {
         let (rule, spec) = try speculation.settings(sampling: sampling)

@@ -61,16 +61,7 @@ extension GenerateCommand {
             hypotheses = try session.beamSearch(source: source, options: options)
             tokens = hypotheses.first?.tokens ?? []
         } else {
-            var options = GenerationOptions()
-            options.maxNewTokens = maxNewTokens
-            options.sampling.temperature = temperature
-            options.sampling.topK = topK
-            options.sampling.topP = topP
-            options.sampling.minP = minP
-            options.sampling.repetitionPenalty = repetitionPenalty
-            options.sampling.seed = seed
-            options.stopTokens = stops
-            options.stopAtEndOfSequence = !ignoreEos
+            let options = try generationOptions()
             if speculation.isSpeculative {
                 let (rule, spec) = try speculation.settings(sampling: options.sampling)
                 let drafter = try speculation.seq2seqDrafter(for: session, load: try modelOptions.precision.loadOptions())

@@ -1,21 +1,10 @@
-/// Greedy decoding and sampling: encode the source (unless it is already encoded), run the
-/// decoder start token, then one token per decoder pass.
+/// Greedy decoding and sampling on an encoder-decoder session: encode the source (unless it
+/// is already encoded), run the decoder start token, then the shared decoding loop.
 extension Seq2SeqSession {
-    /// Outcome of `generate`: how many tokens were written, and the error that ended it early
-    /// (tokens produced before a failure are kept).
-    public struct GenerationResult {
-        public var count: Int
-        public var error: SpecDecError?
-    }
-
     /// Validates everything that can be checked before work begins.
     public func checkGenerateArguments(source: UnsafeBufferPointer<Int32>, options: GenerationOptions) throws(SpecDecError) {
         try validate(source: source)
-        guard options.maxNewTokens >= 0 else { throw .invalidArgument("max_new_tokens must be >= 0 (got \(options.maxNewTokens))") }
-        try options.sampling.validate()
-        for id in options.stopTokens where id < 0 || Int(id) >= config.vocabSize {
-            throw .init(.tokenOutOfRange, "stop token \(id) is outside the target vocabulary [0, \(config.vocabSize))")
-        }
+        try options.validate(vocabSize: config.vocabSize, vocabularyName: pass.vocabularyName)
     }
 
     /// Generates up to `options.maxNewTokens` tokens into `output` (which must hold that many).
@@ -35,60 +24,20 @@ extension Seq2SeqSession {
             let reused = encoderRuns
             try setSource(source)
             if encoderRuns == reused { stats.reusedTokens = source.count }
-            var start = Int32(config.decoderStartTokenId)
-            try withUnsafePointer(to: &start) { (p) throws(SpecDecError) in
-                try evaluate(tokens: UnsafeBufferPointer(start: p, count: 1), logits: nextLogits, rows: .last)
-            }
+            try step(Int32(config.decoderStartTokenId), logits: nextLogits)
         } catch {
             stats.stopReason = .error
             return GenerationResult(count: 0, error: error)
         }
-        let decodeStart = Clock.now()
-        stats.prefillSeconds = decodeStart - prefillStart
-
-        var produced = 0
-        var failure: SpecDecError? = nil
-        stats.stopReason = .maxTokens
-        while produced < options.maxNewTokens {
-            let token = sampler.sample(nextLogits, history: cache.tokens, historyCount: cache.length)
-            output[produced] = token
-            produced += 1
-            stats.generatedTokens = produced
-            let action = onToken(token, produced - 1)
-            if action == .fail {
-                failure = .init(.callback, "the token callback reported a failure at token \(produced - 1)")
-                stats.stopReason = .error
-                break
-            }
-            if action == .stop { stats.stopReason = .callback; break }
-            if options.stopTokens.contains(token) || (options.stopAtEndOfSequence && config.eosTokenIds.contains(Int(token))) {
-                stats.stopReason = .stopToken
-                break
-            }
-            if produced == options.maxNewTokens { break }
-            if cache.freeSlots == 0 || cache.length >= config.contextLength { stats.stopReason = .capacity; break }
-            do {
-                var next = token
-                try withUnsafePointer(to: &next) { (p) throws(SpecDecError) in
-                    try evaluate(tokens: UnsafeBufferPointer(start: p, count: 1), logits: nextLogits, rows: .last)
-                }
-            } catch {
-                failure = error
-                stats.stopReason = .error
-                break
-            }
-        }
-        stats.decodeSeconds = Clock.now() - decodeStart
-        return GenerationResult(count: produced, error: failure)
+        return DecodingLoop.run(self, sampler: &sampler, stats: &stats, logits: nextLogits, history: cache.tokens,
+                                options: options, endTokenIds: config.eosTokenIds, prefillStart: prefillStart,
+                                output: output, onToken: onToken)
     }
 
     /// `generate` into an array (convenience for tests, the CLI and bindings).
     public func generate(source: [Int32], options: GenerationOptions) throws(SpecDecError) -> [Int32] {
-        var output = [Int32](repeating: 0, count: max(1, options.maxNewTokens))
-        let result = source.withUnsafeBufferPointer { s in
-            output.withUnsafeMutableBufferPointer { o in generate(source: s, options: options, output: o.baseAddress!) { _, _ in .proceed } }
+        try collectTokens(maxNewTokens: options.maxNewTokens) { output in
+            source.withUnsafeBufferPointer { s in generate(source: s, options: options, output: output) { _, _ in .proceed } }
         }
-        if let error = result.error { throw error }
-        return Array(output[0..<result.count])
     }
 }

@@ -48,25 +48,18 @@ public final class Session {
         stats = GenerationStats()
     }
 
+    var pass: DecoderPass {
+        DecoderPass(vocabSize: config.vocabSize, contextLength: config.contextLength, maxBatch: maxBatch,
+                    vocabularyName: "vocabulary", cacheName: "cache", lengthName: "context length")
+    }
+
     public func truncate(to newLength: Int) throws(SpecDecError) {
-        guard newLength >= 0, newLength <= cache.length else {
-            throw .invalidArgument("cannot truncate to \(newLength): the cache holds \(cache.length) tokens")
-        }
-        cache.truncate(to: newLength)
+        try pass.truncate(&cache, to: newLength)
     }
 
     /// Checks ids (and positions) before any work, so a failing call changes nothing.
     public func validate(tokens: UnsafeBufferPointer<Int32>, positions: UnsafeBufferPointer<Int32>?) throws(SpecDecError) {
-        let vocab = config.vocabSize
-        for (i, id) in tokens.enumerated() where id < 0 || Int(id) >= vocab {
-            throw .init(.tokenOutOfRange, "token id \(id) at index \(i) is outside the vocabulary [0, \(vocab))")
-        }
-        if let positions {
-            let limit = config.contextLength
-            for (i, p) in positions.enumerated() where p < 0 || Int(p) >= limit {
-                throw .invalidArgument("position \(p) at index \(i) is outside [0, \(limit))")
-            }
-        }
+        try pass.validate(tokens: tokens, positions: positions)
     }
 
     /// Scores `tokens` (appended to the cache) and writes logits for `rows`.
@@ -75,27 +68,8 @@ public final class Session {
     public func evaluate(tokens: UnsafeBufferPointer<Int32>, positions: UnsafeBufferPointer<Int32>? = nil,
                          logits: UnsafeMutablePointer<Float>?, rows: LogitRows = .all,
                          batchMask: UnsafePointer<UInt8>? = nil) throws(SpecDecError) {
-        let n = tokens.count
-        guard n >= 1 else { throw .invalidArgument("at least one token is needed") }
-        guard n <= maxBatch else {
-            throw .init(.capacity, "\(n) tokens exceed the session's max_batch of \(maxBatch) per evaluation")
-        }
-        guard n <= cache.freeSlots else {
-            throw .init(.capacity, "\(n) more tokens do not fit: the cache holds \(cache.length) of \(cache.capacity)")
-        }
-        if let positions, positions.count != n { throw .invalidArgument("positions has \(positions.count) entries for \(n) tokens") }
-        try validate(tokens: tokens, positions: positions)
-        if positions == nil, cache.length + n > config.contextLength {
-            throw .init(.capacity, "positions beyond the model's context length \(config.contextLength)")
-        }
-        let positionPointer: UnsafePointer<Int32>
-        if let positions {
-            positionPointer = positions.baseAddress!
-        } else {
-            for i in 0..<n { positionScratch[i] = Int32(cache.length + i) }
-            positionPointer = UnsafePointer(positionScratch)
-        }
-        model.forward(tokens: tokens.baseAddress!, positions: positionPointer, count: n, cache: &cache,
+        let positionPointer = try pass.positions(for: tokens, given: positions, cache: cache, scratch: positionScratch)
+        model.forward(tokens: tokens.baseAddress!, positions: positionPointer, count: tokens.count, cache: &cache,
                       scratch: scratch, pool: pool, logits: logits, rows: rows, batchMask: batchMask)
     }
 }

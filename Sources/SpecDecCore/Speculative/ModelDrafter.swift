@@ -24,19 +24,6 @@ public final class ModelDrafter: Drafter {
     }
 
     public func propose(context: DraftContext, maxTokens: Int, into draft: inout Draft) throws(SpecDecError) {
-        let k = min(maxTokens, session.capacity - context.tokens.count)
-        guard k > 0 else { return }
-        picker.start(context, draft: &draft)
-        try picker.logits.withUnsafeMutableBufferPointer { (l) throws(SpecDecError) in try session.prefill(context.tokens, logits: l.baseAddress!) }
-        for i in 0..<k {
-            let token = picker.pick(into: &draft)
-            if i + 1 < k {
-                try withUnsafePointer(to: token) { (t) throws(SpecDecError) in
-                    try picker.logits.withUnsafeMutableBufferPointer { (l) throws(SpecDecError) in
-                        try session.evaluate(tokens: UnsafeBufferPointer(start: t, count: 1), logits: l.baseAddress!, rows: .last)
-                    }
-                }
-            }
-        }
+        try session.proposeChain(context, maxTokens: maxTokens, picker: &picker, into: &draft)
     }
 }

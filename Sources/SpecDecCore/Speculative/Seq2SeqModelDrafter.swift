@@ -25,34 +25,6 @@ public final class Seq2SeqModelDrafter: Drafter {
     }
 
     public func propose(context: DraftContext, maxTokens: Int, into draft: inout Draft) throws(SpecDecError) {
-        let k = min(maxTokens, session.capacity - context.tokens.count)
-        guard k > 0 else { return }
-        picker.start(context, draft: &draft)
-        // Keep the cached decoder prefix that still matches; run the rest.
-        var common = 0
-        let cached = session.length
-        while common < min(cached, context.tokens.count - 1) && session.cache.tokens[common] == context.tokens[common] { common += 1 }
-        try session.truncate(to: common)
-        let rest = UnsafeBufferPointer(rebasing: context.tokens[common...])
-        var offset = 0
-        while offset < rest.count {
-            let n = min(session.maxBatch, rest.count - offset)
-            try picker.logits.withUnsafeMutableBufferPointer { (l) throws(SpecDecError) in
-                try session.evaluate(tokens: UnsafeBufferPointer(rebasing: rest[offset..<(offset + n)]), positions: nil,
-                                     logits: offset + n == rest.count ? l.baseAddress! : nil, rows: .last, batchMask: nil)
-            }
-            offset += n
-        }
-        for i in 0..<k {
-            let token = picker.pick(into: &draft)
-            if i + 1 < k {
-                try withUnsafePointer(to: token) { (t) throws(SpecDecError) in
-                    try picker.logits.withUnsafeMutableBufferPointer { (l) throws(SpecDecError) in
-                        try session.evaluate(tokens: UnsafeBufferPointer(start: t, count: 1), positions: nil,
-                                             logits: l.baseAddress!, rows: .last, batchMask: nil)
-                    }
-                }
-            }
-        }
+        try session.proposeChain(context, maxTokens: maxTokens, picker: &picker, into: &draft)
     }
 }

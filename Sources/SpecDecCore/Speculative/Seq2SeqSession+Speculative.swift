@@ -1,25 +1,5 @@
-/// The decoder of an encoder-decoder session as a speculative target, and speculative
-/// generation from a source sentence.
-extension Seq2SeqSession: DecodingTarget {
-    public var vocabSize: Int { config.vocabSize }
-    public var positionLimit: Int { config.contextLength }
-
-    /// Runs the decoder input from an empty cache (the source stays encoded).
-    public func prefill(_ tokens: UnsafeBufferPointer<Int32>, logits: UnsafeMutablePointer<Float>) throws(SpecDecError) {
-        try truncate(to: 0)
-        var offset = 0
-        while offset < tokens.count {
-            let n = min(maxBatch, tokens.count - offset)
-            try evaluate(tokens: UnsafeBufferPointer(rebasing: tokens[offset..<(offset + n)]), positions: nil,
-                         logits: offset + n == tokens.count ? logits : nil, rows: .last, batchMask: nil)
-            offset += n
-        }
-    }
-
-    public func commitDraftPath(base: Int, path: [Int]) {
-        cache.compact(keeping: path.map { base + 1 + $0 }, startingAt: base + 1)
-    }
-
+/// Speculative generation from a source sentence, with the decoder as the target.
+extension Seq2SeqSession {
     /// Translates `source` speculatively; the decoder start token and `prefix` (a forced
     /// target prefix) come first and are not part of the output.
     public func generateSpeculative(source: UnsafeBufferPointer<Int32>, prefix: UnsafeBufferPointer<Int32> = .init(start: nil, count: 0),

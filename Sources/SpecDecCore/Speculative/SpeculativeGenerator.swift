@@ -44,7 +44,7 @@ public final class SpeculativeGenerator {
     public func generate(prompt: UnsafeBufferPointer<Int32>, source: UnsafeBufferPointer<Int32> = .init(start: nil, count: 0),
                          options: GenerationOptions, speculative: SpeculativeOptions, eosTokenIds: [Int],
                          output: UnsafeMutablePointer<Int32>,
-                         onToken: (_ token: Int32, _ index: Int) -> TokenAction) -> Session.GenerationResult {
+                         onToken: (_ token: Int32, _ index: Int) -> TokenAction) -> GenerationResult {
         stats = GenerationStats()
         stats.promptTokens = prompt.count
         guard prompt.count >= 1 else { return .init(count: 0, error: .invalidArgument("the prompt must hold at least one token")) }
@@ -66,40 +66,23 @@ public final class SpeculativeGenerator {
         stats.prefillSeconds = decodeStart - prefillStart
         if options.maxNewTokens == 0 { stats.stopReason = .maxTokens; return .init(count: 0, error: nil) }
 
-        var produced = 0
-        var failure: SpecDecError? = nil
+        var emitter = TokenEmitter(output: output, options: options, endTokenIds: eosTokenIds)
         var schedule = AdaptiveDraftLength(maximum: min(speculative.draftLength, rowCapacity - 1), adaptive: speculative.adaptive)
         var draft = Draft()
         draft.vocabSize = vocab
         let wantsDistributions = !rule.acceptsTrees
         stats.stopReason = .maxTokens
+        defer { stats.decodeSeconds = Clock.now() - decodeStart }
 
-        /// Appends one token to the output; false when generation must end.
+        /// Appends one token to the output and the history; false when generation must end.
         func emit(_ token: Int32) -> Bool {
-            output[produced] = token
-            produced += 1
-            stats.generatedTokens = produced
             sequence.append(token)
-            switch onToken(token, produced - 1) {
-            case .fail:
-                failure = .init(.callback, "the token callback reported a failure at token \(produced - 1)")
-                stats.stopReason = .error
-                return false
-            case .stop:
-                stats.stopReason = .callback
-                return false
-            case .proceed: break
-            }
-            if options.stopTokens.contains(token) || (options.stopAtEndOfSequence && eosTokenIds.contains(Int(token))) {
-                stats.stopReason = .stopToken
-                return false
-            }
-            return produced < options.maxNewTokens
+            return emitter.emit(token, stats: &stats, onToken: onToken)
         }
 
         // The first token comes from the prefill's logits, exactly as in plain decoding.
         var pending: Int32 = sequence.withUnsafeBufferPointer { sampler.sample(logits, history: $0.baseAddress!, historyCount: $0.count) }
-        guard emit(pending) else { stats.decodeSeconds = Clock.now() - decodeStart; return .init(count: produced, error: failure) }
+        guard emit(pending) else { return emitter.result }
         do {
             try sequence.withUnsafeBufferPointer { (s) throws(SpecDecError) in
                 try drafter.begin(context: DraftContext(tokens: s, promptLength: prompt.count, source: source,
@@ -107,7 +90,7 @@ public final class SpeculativeGenerator {
             }
         } catch {
             stats.stopReason = .error
-            return .init(count: produced, error: error)
+            return GenerationResult(count: emitter.produced, error: error)
         }
 
         while true {
@@ -116,7 +99,7 @@ public final class SpeculativeGenerator {
                 break
             }
             let roundStart = Clock.now()
-            let room = min(schedule.next(), verifier.maxDraftTokens, options.maxNewTokens - produced - 1)
+            let room = min(schedule.next(), verifier.maxDraftTokens, options.maxNewTokens - emitter.produced - 1)
             draft.removeAll()
             draft.vocabSize = vocab
             if room > 0 {
@@ -127,12 +110,12 @@ public final class SpeculativeGenerator {
                                             maxTokens: room, into: &draft)
                     }
                 } catch {
-                    failure = error
+                    emitter.failure = error
                     stats.stopReason = .error
                     break
                 }
                 if let problem = draft.problem(vocabSize: vocab, maxTokens: room) {
-                    failure = .init(.callback, problem)
+                    emitter.failure = .init(.callback, problem)
                     stats.stopReason = .error
                     break
                 }
@@ -141,7 +124,7 @@ public final class SpeculativeGenerator {
             let verifyStart = Clock.now()
             stats.draftSeconds += verifyStart - roundStart
             do { try verifier.score(pending: pending, draft: draft, logits: logits) } catch {
-                failure = error
+                emitter.failure = error
                 stats.stopReason = .error
                 break
             }
@@ -151,7 +134,7 @@ public final class SpeculativeGenerator {
             let outcome = rule.accept(draft, AcceptanceInput(logits: logits, vocabSize: vocab, history: sequence), sampler: &sampler)
             stats.sampleSeconds += Clock.now() - sampleStart
             do { try verifier.commit(path: outcome.path, of: draft) } catch {
-                failure = error
+                emitter.failure = error
                 stats.stopReason = .error
                 break
             }
@@ -169,7 +152,6 @@ public final class SpeculativeGenerator {
             pending = outcome.next
             if !goOn { break }
         }
-        stats.decodeSeconds = Clock.now() - decodeStart
-        return .init(count: produced, error: failure)
+        return emitter.result
     }
 }

@@ -16,26 +16,6 @@ public protocol Verifier: AnyObject {
     func commit(path: [Int], of draft: Draft) throws(SpecDecError)
 }
 
-/// A model whose decoder cache the speculative loop drives: a decoder-only `Session` or
-/// the decoder side of a `Seq2SeqSession`.
-public protocol DecodingTarget: AnyObject {
-    var length: Int { get }
-    var capacity: Int { get }
-    var maxBatch: Int { get }
-    var vocabSize: Int { get }
-    /// Highest position + 1 the decoder accepts.
-    var positionLimit: Int { get }
-    func prefill(_ tokens: UnsafeBufferPointer<Int32>, logits: UnsafeMutablePointer<Float>) throws(SpecDecError)
-    func evaluate(tokens: UnsafeBufferPointer<Int32>, positions: UnsafeBufferPointer<Int32>?,
-                  logits: UnsafeMutablePointer<Float>?, rows: LogitRows, batchMask: UnsafePointer<UInt8>?) throws(SpecDecError)
-    func commitDraftPath(base: Int, path: [Int])
-}
-
-extension Session: DecodingTarget {
-    public var vocabSize: Int { config.vocabSize }
-    public var positionLimit: Int { config.contextLength }
-}
-
 /// A decoding target as the verifier: draft nodes go through one `evaluate` call with a
 /// tree mask, and the accepted path's cache slots are compacted in place.
 public final class SessionVerifier: Verifier {
@@ -50,7 +30,7 @@ public final class SessionVerifier: Verifier {
 
     public var vocabSize: Int { target.vocabSize }
     public var maxDraftTokens: Int { max(0, min(target.maxBatch, remainingCapacity) - 1) }
-    public var remainingCapacity: Int { min(target.capacity, target.positionLimit) - target.length }
+    public var remainingCapacity: Int { target.remainingCapacity }
 
     public func prefill(_ tokens: UnsafeBufferPointer<Int32>, logits: UnsafeMutablePointer<Float>) throws(SpecDecError) {
         try target.prefill(tokens, logits: logits)

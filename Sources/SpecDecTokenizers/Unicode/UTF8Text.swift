@@ -132,3 +132,22 @@ enum UTF8Text {
         bytes.withUnsafeBufferPointer { firstInvalidOffset($0) == nil }
     }
 }
+
+extension UTF8Text {
+    /// Rewrites valid UTF-8 character by character: `transform` gets each scalar and its
+    /// bytes and appends what replaces it (nothing drops it).
+    static func transformScalars(_ text: [UInt8],
+                                 _ transform: (_ scalar: UInt32, _ bytes: UnsafeBufferPointer<UInt8>, _ out: inout [UInt8]) -> Void) -> [UInt8] {
+        var out: [UInt8] = []
+        out.reserveCapacity(text.count)
+        text.withUnsafeBufferPointer { p in
+            var i = 0
+            while i < p.count {
+                let (c, length) = decode(p, at: i)
+                transform(c, UnsafeBufferPointer(rebasing: p[i..<i + length]), &out)
+                i += length
+            }
+        }
+        return out
+    }
+}

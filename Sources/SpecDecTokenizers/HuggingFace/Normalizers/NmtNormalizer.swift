@@ -14,20 +14,12 @@ struct NmtNormalizer: Normalizer {
     }
 
     func normalize(_ text: [UInt8]) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(text.count)
-        text.withUnsafeBufferPointer { p in
-            var i = 0
-            while i < p.count {
-                let (c, length) = UTF8Text.decode(p, at: i)
-                if NmtNormalizer.becomesSpace(c) {
-                    out.append(0x20)
-                } else if !NmtNormalizer.isDropped(c) {
-                    out.append(contentsOf: p[i..<i + length])
-                }
-                i += length
+        UTF8Text.transformScalars(text) { c, bytes, out in
+            if NmtNormalizer.becomesSpace(c) {
+                out.append(0x20)
+            } else if !NmtNormalizer.isDropped(c) {
+                out.append(contentsOf: bytes)
             }
         }
-        return out
     }
 }

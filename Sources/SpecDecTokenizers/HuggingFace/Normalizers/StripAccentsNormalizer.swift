@@ -10,16 +10,8 @@ struct StripAccentsNormalizer: Normalizer {
     }
 
     func normalize(_ text: [UInt8]) -> [UInt8] {
-        var out: [UInt8] = []
-        out.reserveCapacity(text.count)
-        text.withUnsafeBufferPointer { p in
-            var i = 0
-            while i < p.count {
-                let (c, length) = UTF8Text.decode(p, at: i)
-                if c < 0x300 || !isAccent(c) { out.append(contentsOf: p[i..<i + length]) }
-                i += length
-            }
+        UTF8Text.transformScalars(text) { c, bytes, out in
+            if c < 0x300 || !isAccent(c) { out.append(contentsOf: bytes) }
         }
-        return out
     }
 }
