@@ -61,16 +61,6 @@ public func specdec_generate(_ session: OpaquePointer?, _ prompt: UnsafePointer<
                              _ params: UnsafePointer<specdec_generate_params_t>?,
                              _ outTokens: UnsafeMutablePointer<Int32>?, _ outCap: Int32,
                              _ outNTokens: UnsafeMutablePointer<Int32>?) -> specdec_status {
-    withSession(session) { (handle) throws(SpecDecError) in
-        guard let outNTokens else { throw .invalidArgument("out_n_tokens must not be NULL") }
-        outNTokens.pointee = 0
-        guard let prompt else { throw .invalidArgument("prompt must not be NULL") }
-        guard nPrompt >= 1 else { throw .invalidArgument("n_prompt must be >= 1 (got \(nPrompt))") }
-        let options = try generationOptions(params, outCap: outCap, outNTokens: outNTokens)
-        guard let outTokens else { throw .invalidArgument("out_tokens must not be NULL") }
-        let result = try handle.decoderSession().generate(prompt: UnsafeBufferPointer(start: prompt, count: Int(nPrompt)), options: options,
-                                             output: outTokens, onToken: tokenCallback(params))
-        outNTokens.pointee = Int32(result.count)
-        if let error = result.error { throw error }
-    }
+    // Plain generation is speculative generation without speculative parameters.
+    specdec_generate_speculative(session, prompt, nPrompt, params, nil, outTokens, outCap, outNTokens)
 }
