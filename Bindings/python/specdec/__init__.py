@@ -61,8 +61,10 @@ from .errors import (
     error_class,
     status_string,
 )
+from .generation import Stats
 from .model import Model, ModelInfo, supported_kernel_paths
-from .session import Hypothesis, Session, Stats
+from .seq2seq import Hypothesis
+from .session import Session
 from .tokenizer import Tokenizer
 from .verifier import generate_with_verifier
 

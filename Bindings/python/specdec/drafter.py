@@ -1,4 +1,4 @@
-"""Drafters for speculative decoding: Python drafters, plugins, and the params struct.
+"""Drafters for speculative decoding: Python drafters and plugins.
 
 A drafter proposes tokens that the target model then checks in one pass. libspecdec has
 built-in drafters ("ngram", "suffix", "model"); this module adds the two kinds a host
@@ -16,7 +16,6 @@ Both are passed to ``Session.generate(..., drafter=...)`` or
 
 from __future__ import annotations
 
-import array
 import ctypes
 import itertools
 import operator
@@ -26,34 +25,16 @@ import weakref
 from typing import Dict, List, Optional, Sequence, Tuple, Union
 
 from . import _ffi
-from .errors import ClosedError, InternalError, InvalidArgumentError, check
-from .model import Model
-
-INT32_MIN = -(2**31)
-INT32_MAX = 2**31 - 1
-
-DRAFTERS = {
-    "none": _ffi.SPECDEC_DRAFTER_NONE,
-    "model": _ffi.SPECDEC_DRAFTER_MODEL,
-    "ngram": _ffi.SPECDEC_DRAFTER_NGRAM,
-    "suffix": _ffi.SPECDEC_DRAFTER_SUFFIX,
-    "custom": _ffi.SPECDEC_DRAFTER_CUSTOM,
-    # SpecDec's Spec-Drafter for encoder-decoder targets: pass it as draft_model.
-    "specdec": _ffi.SPECDEC_DRAFTER_SPECDEC,
-}
-
-ACCEPTANCE_RULES = {
-    "greedy": _ffi.SPECDEC_ACCEPT_GREEDY,
-    "sample": _ffi.SPECDEC_ACCEPT_SAMPLE,
-    "topk": _ffi.SPECDEC_ACCEPT_TOPK,
-}
+from ._handle import Handle
+from ._marshal import INT32_MAX, INT32_MIN, is_sequence, new_handle, sized, write_float_rows
+from .errors import ClosedError, InvalidArgumentError
 
 #: What ``propose`` may return: a chain of ids, or ``(tokens, parents)`` for a tree,
 #: optionally ``(tokens, parents, probabilities)``.
 Proposal = Union[None, Sequence[int], Tuple[Sequence[int], Sequence[int]], Tuple[Sequence[int], Sequence[int], object]]
 
 
-class BaseDrafter:
+class BaseDrafter(Handle):
     """A ``specdec_drafter_t`` handle owned by Python (see :class:`Drafter` and
     :class:`PluginDrafter`). Use it as a context manager or call :meth:`close`; it is
     also released when garbage-collected.
@@ -62,20 +43,9 @@ class BaseDrafter:
     same drafter is refused with :class:`InvalidArgumentError`.
     """
 
-    _ptr = None
+    _noun = "drafter"
     _failure: Optional[BaseException] = None
     _busy = False
-
-    def _handle(self):
-        """The live ``specdec_drafter_t *`` (created on first use)."""
-        ptr = self._ptr
-        if not ptr:
-            raise ClosedError(_ffi.SPECDEC_ERR_INVALID_ARGUMENT, "the drafter is closed")
-        return ptr
-
-    @property
-    def closed(self) -> bool:
-        return not self._ptr
 
     def close(self) -> None:
         """Releases the C drafter (``specdec_drafter_destroy``). Idempotent."""
@@ -86,20 +56,6 @@ class BaseDrafter:
         ptr, self._ptr = self._ptr, None
         if ptr:
             _ffi.lib().specdec_drafter_destroy(ptr)
-
-    def __enter__(self):
-        self._handle()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def __del__(self):
-        try:
-            if self._ptr:
-                self.close()
-        except Exception:  # interpreter shutdown: never raise from a finalizer
-            pass
 
     # -- one generate call ------------------------------------------------
 
@@ -142,11 +98,7 @@ class PluginDrafter(BaseDrafter):
             if b"\0" in raw_config:
                 raise InvalidArgumentError(_ffi.SPECDEC_ERR_INVALID_ARGUMENT, "plugin config contains a NUL byte")
         self.config = config
-        out = _ffi.specdec_drafter_p()
-        check(_ffi.lib().specdec_drafter_load_plugin(raw_path, raw_config, ctypes.byref(out)))
-        if not out:
-            raise InternalError(_ffi.SPECDEC_ERR_INTERNAL, "specdec_drafter_load_plugin returned OK without a drafter")
-        self._ptr = out
+        self._ptr = new_handle(_ffi.specdec_drafter_p, "specdec_drafter_load_plugin", "a drafter", raw_path, raw_config)
 
     def __repr__(self) -> str:
         state = " (closed)" if self.closed else ""
@@ -186,16 +138,12 @@ def _int32_id(value, what: str) -> int:
     return value
 
 
-def _is_sequence(value) -> bool:
-    return not isinstance(value, (str, bytes)) and hasattr(value, "__len__") and hasattr(value, "__getitem__")
-
-
 def _split_proposal(result, max_tokens: int):
     """(tokens, parents, probabilities) from what propose returned."""
     if result is None:
         return [], [], None
     probabilities = None
-    if isinstance(result, tuple) and len(result) in (2, 3) and all(_is_sequence(part) for part in result[:2]):
+    if isinstance(result, tuple) and len(result) in (2, 3) and all(is_sequence(part) for part in result[:2]):
         tokens = list(result[0])
         parents = list(result[1])
         if len(result) == 3:
@@ -203,7 +151,7 @@ def _split_proposal(result, max_tokens: int):
         if len(parents) != len(tokens):
             raise ValueError(f"propose returned {len(tokens)} tokens but {len(parents)} parents")
     else:
-        if not _is_sequence(result) and not hasattr(result, "__iter__"):
+        if not is_sequence(result) and not hasattr(result, "__iter__"):
             raise TypeError(
                 f"propose must return a list of ids or (tokens, parents), not {type(result).__name__}"
             )
@@ -214,47 +162,6 @@ def _split_proposal(result, max_tokens: int):
     tokens = [_int32_id(t, f"token[{i}]") for i, t in enumerate(tokens)]
     parents = [_int32_id(p, f"parent[{i}]") for i, p in enumerate(parents)]
     return tokens, parents, probabilities
-
-
-def _write_rows(rows, n_rows: int, width: int, dst, what: str) -> None:
-    """Copies n_rows x width floats to the C buffer `dst` (a float pointer).
-
-    `rows` is one flat buffer/sequence of n_rows * width floats, or a sequence of
-    n_rows rows. Buffers of C floats (array('f'), float32 memoryviews or numpy arrays)
-    are copied with memmove; other sequences are converted first."""
-    base = ctypes.cast(dst, ctypes.c_void_p).value
-    if not base:
-        raise ValueError(f"no {what} buffer to write to")
-
-    def as_float_bytes(value, count: int) -> Optional[bytes]:
-        try:
-            view = memoryview(value)
-        except TypeError:
-            return None
-        if view.format not in ("f", "<f", "=f") or not view.c_contiguous:
-            return None
-        if view.nbytes != 4 * count:
-            return None
-        return view.tobytes()
-
-    whole = as_float_bytes(rows, n_rows * width)
-    if whole is not None:
-        ctypes.memmove(base, whole, len(whole))
-        return
-    if not _is_sequence(rows):
-        rows = list(rows)
-    if len(rows) == n_rows * width and (not rows or not _is_sequence(rows[0])):
-        rows = [rows[i * width : (i + 1) * width] for i in range(n_rows)]  # flat
-    if len(rows) != n_rows:
-        raise ValueError(f"{what}: expected {n_rows} rows of {width} floats, got {len(rows)} items")
-    for i, row in enumerate(rows):
-        data = as_float_bytes(row, width)
-        if data is None:
-            values = array.array("f", row)
-            if len(values) != width:
-                raise ValueError(f"{what}: row {i} has {len(values)} floats, expected {width}")
-            data = values.tobytes()
-        ctypes.memmove(base + 4 * width * i, data, len(data))
 
 
 def _propose(instance, request, output) -> int:
@@ -277,7 +184,7 @@ def _propose(instance, request, output) -> int:
             out.parents[i] = parent
         out.has_probabilities = 0
         if probabilities is not None and req.want_probabilities and out.probabilities and ids:
-            _write_rows(probabilities, len(ids), req.vocab_size, out.probabilities, "probabilities")
+            write_float_rows(probabilities, len(ids), req.vocab_size, out.probabilities, "probabilities")
             out.has_probabilities = 1
         out.n_tokens = len(ids)
         return 0
@@ -361,8 +268,7 @@ class Drafter(BaseDrafter):
         if getattr(self, "_closed", False):
             raise ClosedError(_ffi.SPECDEC_ERR_INVALID_ARGUMENT, "the drafter is closed")
         cls = type(self)
-        vtable = _ffi.specdec_drafter_vtable_t()
-        vtable.struct_size = ctypes.sizeof(vtable)
+        vtable = sized(_ffi.specdec_drafter_vtable_t)
         vtable.abi_version = _ffi.SPECDEC_PLUGIN_ABI_VERSION
         vtable.propose = _PROPOSE
         if cls.begin is not Drafter.begin:
@@ -374,13 +280,14 @@ class Drafter(BaseDrafter):
                 return self._ptr
             key = next(_KEYS)
             _LIVE[key] = weakref.ref(self)
-        out = _ffi.specdec_drafter_p()
-        code = _ffi.lib().specdec_drafter_create(ctypes.byref(vtable), ctypes.c_void_p(key), ctypes.byref(out))
-        if code != _ffi.SPECDEC_OK or not out:
+        try:
+            out = new_handle(
+                _ffi.specdec_drafter_p, "specdec_drafter_create", "a drafter", ctypes.byref(vtable), ctypes.c_void_p(key)
+            )
+        except BaseException:
             with _REGISTRY_LOCK:
                 _LIVE.pop(key, None)
-            check(code)
-            raise InternalError(_ffi.SPECDEC_ERR_INTERNAL, "specdec_drafter_create returned OK without a drafter")
+            raise
         self._vtable = vtable  # must stay valid while the drafter lives
         self._key = key
         self._ptr = out
@@ -396,94 +303,3 @@ class Drafter(BaseDrafter):
 
     def __repr__(self) -> str:
         return f"<{type(self).__module__}.{type(self).__qualname__} (specdec.Drafter)>"
-
-
-# ---------------------------------------------------------------------------
-# specdec_speculative_params_t
-# ---------------------------------------------------------------------------
-
-
-def _lookup_name(table: Dict[str, int], value, what: str) -> int:
-    if isinstance(value, str):
-        try:
-            return table[value.lower()]
-        except KeyError:
-            raise InvalidArgumentError(
-                _ffi.SPECDEC_ERR_INVALID_ARGUMENT, f"{what} must be one of {sorted(table)}, not {value!r}"
-            ) from None
-    try:
-        value = operator.index(value)
-    except TypeError:
-        raise InvalidArgumentError(
-            _ffi.SPECDEC_ERR_INVALID_ARGUMENT, f"{what} must be a name or an integer, not {type(value).__name__}"
-        ) from None
-    if not INT32_MIN <= value <= INT32_MAX:
-        raise InvalidArgumentError(_ffi.SPECDEC_ERR_INVALID_ARGUMENT, f"{what} {value} does not fit in int32")
-    return value
-
-
-def _int(value, what: str) -> int:
-    try:
-        value = operator.index(value)
-    except TypeError:
-        raise InvalidArgumentError(
-            _ffi.SPECDEC_ERR_INVALID_ARGUMENT, f"{what} must be an integer, not {type(value).__name__}"
-        ) from None
-    if not INT32_MIN <= value <= INT32_MAX:
-        raise InvalidArgumentError(_ffi.SPECDEC_ERR_INVALID_ARGUMENT, f"{what} {value} does not fit in int32")
-    return value
-
-
-def speculative_params(
-    drafter,
-    *,
-    draft_model: Optional[Model] = None,
-    draft_length: int = 5,
-    acceptance="greedy",
-    beta: int = 5,
-    tau: float = 3.0,
-    adaptive: bool = False,
-    ngram_min: int = 1,
-    ngram_max: int = 3,
-):
-    """Builds a ``specdec_speculative_params_t``.
-
-    ``drafter``: "none", "ngram", "suffix", "model" (with ``draft_model``), a
-    :class:`Model` (the draft model itself), a :class:`BaseDrafter` (custom), or a
-    ``SPECDEC_DRAFTER_*`` value. Returns ``(params, custom_drafter_or_None)``; the
-    caller must :meth:`BaseDrafter._acquire` the custom drafter around the call.
-    """
-    lib = _ffi.lib()
-    params = lib.specdec_speculative_default_params()
-    custom: Optional[BaseDrafter] = None
-    if isinstance(drafter, BaseDrafter):
-        custom = drafter
-        params.drafter = _ffi.SPECDEC_DRAFTER_CUSTOM
-    elif isinstance(drafter, Model):
-        if draft_model is not None and draft_model is not drafter:
-            raise InvalidArgumentError(
-                _ffi.SPECDEC_ERR_INVALID_ARGUMENT, "drafter is a Model and draft_model names another one"
-            )
-        draft_model = drafter
-        params.drafter = _ffi.SPECDEC_DRAFTER_MODEL
-    else:
-        params.drafter = _lookup_name(DRAFTERS, drafter, "drafter")
-        if params.drafter == _ffi.SPECDEC_DRAFTER_CUSTOM:
-            raise InvalidArgumentError(
-                _ffi.SPECDEC_ERR_INVALID_ARGUMENT, "drafter 'custom' needs a specdec.Drafter or PluginDrafter object"
-            )
-    if draft_model is not None:
-        if not isinstance(draft_model, Model):
-            raise InvalidArgumentError(
-                _ffi.SPECDEC_ERR_INVALID_ARGUMENT,
-                f"draft_model must be a specdec.Model, not {type(draft_model).__name__}",
-            )
-        params.draft_model = draft_model._handle()
-    params.acceptance = _lookup_name(ACCEPTANCE_RULES, acceptance, "acceptance")
-    params.draft_length = _int(draft_length, "draft_length")
-    params.adaptive = 1 if adaptive else 0
-    params.top_beta = _int(beta, "beta")
-    params.tolerance_tau = float(tau)
-    params.ngram_min = _int(ngram_min, "ngram_min")
-    params.ngram_max = _int(ngram_max, "ngram_max")
-    return params, custom

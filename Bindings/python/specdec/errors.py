@@ -140,6 +140,7 @@ def check(code: int, session=None) -> None:
 
 
 def last_message(session=None) -> str:
+    """The session's message for its last failure, else the calling thread's last one."""
     lib = _ffi.lib()
     message = ""
     if session:
@@ -147,3 +148,13 @@ def last_message(session=None) -> str:
     if not message:
         message = _ffi.decode(lib.specdec_last_error_message())
     return message
+
+
+def require(name: str, what: str = "the tokenizer and text API") -> None:
+    """Raise UnsupportedError when the loaded library lacks ``name`` (it was built
+    before that part of ABI 2; see ``_ffi.OPTIONAL_FUNCTIONS``)."""
+    if not _ffi.has_function(name):
+        raise UnsupportedError(
+            _ffi.SPECDEC_ERR_UNSUPPORTED,
+            f"{_ffi.library_path()} does not export {name}: it predates {what} of ABI {_ffi.SPECDEC_ABI_VERSION}",
+        )

@@ -7,10 +7,13 @@ import os
 import threading
 import weakref
 from dataclasses import dataclass
-from typing import Tuple, Union
+from typing import Callable, Optional, Tuple, Union
 
 from . import _ffi
-from .errors import ClosedError, InternalError, InvalidArgumentError, check
+from ._handle import Handle
+from ._marshal import new_handle, read_array, sized
+from .errors import InvalidArgumentError, check
+from .tokenizer import Tokenizer
 
 PathLike = Union[str, bytes, "os.PathLike[str]", "os.PathLike[bytes]"]
 
@@ -90,12 +93,17 @@ def _encode_path(path: PathLike) -> bytes:
     return raw
 
 
-class Model:
+class Model(Handle):
     """A model loaded from a Hugging Face directory (config.json + safetensors).
 
     Use it as a context manager, or call :meth:`close`. Closing a model first closes
     every session still open on it, so no session can outlive its model.
     """
+
+    _noun = "model"
+    # What :meth:`session` makes: specdec.Session, set by the session module, which
+    # sits above this one (a model cannot import the sessions that are built on it).
+    _session_type: Optional[Callable[..., object]] = None
 
     def __init__(self, path: PathLike, *, use_mmap: bool = True, weights: str = "auto", kernels: str = "auto"):
         """``weights``: ``auto`` (as stored), ``fp32``, ``bf16`` or ``int8``; ``kernels``:
@@ -115,25 +123,12 @@ class Model:
                                        f"kernels={kernels!r} is not one of {', '.join(KERNEL_PATHS)}")
         params.weight_precision = WEIGHT_PRECISIONS[weights]
         params.kernel_path = KERNEL_PATHS[kernels]
-        out = _ffi.specdec_model_p()
-        code = lib.specdec_model_load(_encode_path(path), ctypes.byref(params), ctypes.byref(out))
-        check(code)
-        if not out:
-            raise InternalError(_ffi.SPECDEC_ERR_INTERNAL, "specdec_model_load returned OK without a model")
-        self._ptr = out
+        self._ptr = new_handle(
+            _ffi.specdec_model_p, "specdec_model_load", "a model", _encode_path(path), ctypes.byref(params)
+        )
         self.info = self._read_info()
 
     # -- lifetime ---------------------------------------------------------
-
-    def _handle(self):
-        ptr = self._ptr
-        if not ptr:
-            raise ClosedError(_ffi.SPECDEC_ERR_INVALID_ARGUMENT, "the model is closed")
-        return ptr
-
-    @property
-    def closed(self) -> bool:
-        return not self._ptr
 
     def _register(self, session) -> None:
         with self._lock:
@@ -154,20 +149,6 @@ class Model:
             if ptr:
                 _ffi.lib().specdec_model_destroy(ptr)
 
-    def __enter__(self) -> "Model":
-        self._handle()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def __del__(self):
-        try:
-            if self._ptr:
-                self.close()
-        except Exception:  # interpreter shutdown: never raise from a finalizer
-            pass
-
     def __repr__(self) -> str:
         state = "closed" if self.closed else f"{self.info.model_type}, vocab {self.info.vocab_size}"
         return f"<specdec.Model {self.path!r} ({state})>"
@@ -177,8 +158,7 @@ class Model:
     def _read_info(self) -> ModelInfo:
         lib = _ffi.lib()
         ptr = self._handle()
-        raw = _ffi.specdec_model_info_t()
-        raw.struct_size = ctypes.sizeof(raw)
+        raw = sized(_ffi.specdec_model_info_t)
         check(lib.specdec_model_get_info(ptr, ctypes.byref(raw)))
         return ModelInfo(
             architecture=raw.architecture,
@@ -225,16 +205,9 @@ class Model:
         """Every EOS id of the model (config.json may list several)."""
         lib = _ffi.lib()
         ptr = self._handle()
-        cap = 8
-        while True:
-            buf = (ctypes.c_int32 * cap)()
-            n = ctypes.c_int32(0)
-            code = lib.specdec_model_eos_tokens(ptr, buf, cap, ctypes.byref(n))
-            if code == _ffi.SPECDEC_ERR_BUFFER_TOO_SMALL and n.value > cap:
-                cap = n.value
-                continue
-            check(code)
-            return tuple(buf[: n.value])
+        code, ids = read_array(ctypes.c_int32, lambda buf, cap, n: lib.specdec_model_eos_tokens(ptr, buf, cap, n), 8)
+        check(code)
+        return tuple(ids)
 
     @property
     def model_type(self) -> str:
@@ -248,18 +221,14 @@ class Model:
         return self.info.is_encoder_decoder
 
     @property
-    def tokenizer(self) -> "Tokenizer":  # noqa: F821 - imported lazily
+    def tokenizer(self) -> Tokenizer:
         """The tokenizer found in the model's directory (``specdec_model_get_tokenizer``),
         as a new :class:`specdec.Tokenizer` reference (it may outlive the model).
 
         Raises :class:`UnsupportedError` when the directory has none (or it failed to
         load: the message says why)."""
-        from .tokenizer import Tokenizer
-
         return Tokenizer._from_model(self)
 
-    def session(self, **kwargs) -> "Session":  # noqa: F821 - imported lazily
-        """Shorthand for ``Session(self, **kwargs)``."""
-        from .session import Session
-
-        return Session(self, **kwargs)
+    def session(self, **kwargs):
+        """Shorthand for ``specdec.Session(self, **kwargs)``."""
+        return Model._session_type(self, **kwargs)

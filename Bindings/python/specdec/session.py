@@ -3,29 +3,23 @@
 from __future__ import annotations
 
 import array
+import contextlib
 import ctypes
-import operator
 import threading
-from dataclasses import dataclass
-from typing import Callable, Iterable, List, Optional, Sequence, Tuple, Union
+from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
 from . import _ffi
-from .drafter import speculative_params
-from .errors import (
-    CallbackError,
-    ClosedError,
-    InvalidArgumentError,
-    SpecDecError,
-    TokenOutOfRangeError,
-    check,
-    last_message,
-    make_error,
-)
+from ._handle import Handle
+from ._marshal import id_array, int32, name_or_int32, new_handle, read_array, sized, text_bytes
+from .errors import InvalidArgumentError, check, last_message, make_error, require
+from .generation import Stats, TokenCallback, TokenOutput, TokenStream, generate_params, raise_for_status, raised_by
 from .model import Model
-from .tokenizer import Tokenizer, clear_host_failure, require, take_host_failure, text_bytes
+from .seq2seq import DECODER_ONLY_HINT, SEQ2SEQ_HINT, BeamOutput, Hypothesis, beam_params, explain_wrong_kind
+from .speculative import Speculation, speculation
+from .text import TextCallback, TextStream, raise_for_text_status, read_session_text, text_params
+from .tokenizer import Tokenizer, clear_host_failure, take_host_failure
 
-INT32_MIN = -(2**31)
-INT32_MAX = 2**31 - 1
+__all__ = ["Session", "Stats", "Hypothesis", "TokenCallback", "TextCallback"]
 
 ARENA_BACKENDS = {
     "auto": _ffi.SPECDEC_ARENA_AUTO,
@@ -33,130 +27,14 @@ ARENA_BACKENDS = {
     "mmap": _ffi.SPECDEC_ARENA_MMAP,
 }
 
-STOP_REASONS = {
-    _ffi.SPECDEC_STOP_NONE: "none",
-    _ffi.SPECDEC_STOP_MAX_TOKENS: "max_tokens",
-    _ffi.SPECDEC_STOP_TOKEN: "token",
-    _ffi.SPECDEC_STOP_CALLBACK: "callback",
-    _ffi.SPECDEC_STOP_CAPACITY: "capacity",
-    _ffi.SPECDEC_STOP_ERROR: "error",
-}
 
-#: on_token(token, index) -> None/False to continue, True to stop.
-TokenCallback = Callable[[int, int], Optional[bool]]
-#: on_text(piece) -> None/False to continue, True to stop.
-TextCallback = Callable[[str], Optional[bool]]
+def _initial_text_cap(max_new_tokens: int) -> int:
+    """Bytes first offered for generate_text's output (more come from
+    specdec_session_text when the text is longer)."""
+    return 64 + 16 * max(max_new_tokens, 0)
 
 
-@dataclass(frozen=True)
-class Stats:
-    """``specdec_stats_t``: statistics of the session's most recent generate call.
-
-    The speculative fields (ABI 2) count the target's forward passes after the prefill
-    (``target_calls``), the draft tokens it scored (``drafted_tokens``) and kept
-    (``accepted_tokens``); ``acceptance_by_depth`` is the acceptance rate per draft
-    depth (``specdec_session_acceptance_by_depth``; index 0 = first draft token). For
-    plain decoding ``tokens_per_target_call`` is 1 and nothing is drafted.
-    """
-
-    prompt_tokens: int
-    reused_tokens: int
-    generated_tokens: int
-    stop_reason: int
-    prefill_seconds: float
-    decode_seconds: float
-    prefill_tokens_per_second: float
-    decode_tokens_per_second: float
-    # ABI 2
-    target_calls: int = 0
-    drafted_tokens: int = 0
-    accepted_tokens: int = 0
-    tokens_per_target_call: float = 0.0
-    draft_seconds: float = 0.0
-    verify_seconds: float = 0.0
-    sample_seconds: float = 0.0
-    acceptance_by_depth: Tuple[float, ...] = ()
-
-    @property
-    def stop_reason_name(self) -> str:
-        return STOP_REASONS.get(self.stop_reason, "unknown")
-
-    @property
-    def acceptance_rate(self) -> float:
-        """accepted_tokens / drafted_tokens (0 when nothing was drafted)."""
-        return self.accepted_tokens / self.drafted_tokens if self.drafted_tokens > 0 else 0.0
-
-    @classmethod
-    def from_raw(cls, raw: "_ffi.specdec_stats_t", acceptance_by_depth: Sequence[float] = ()) -> "Stats":
-        return cls(
-            prompt_tokens=raw.prompt_tokens,
-            reused_tokens=raw.reused_tokens,
-            generated_tokens=raw.generated_tokens,
-            stop_reason=raw.stop_reason,
-            prefill_seconds=raw.prefill_seconds,
-            decode_seconds=raw.decode_seconds,
-            prefill_tokens_per_second=raw.prefill_tokens_per_second,
-            decode_tokens_per_second=raw.decode_tokens_per_second,
-            target_calls=raw.target_calls,
-            drafted_tokens=raw.drafted_tokens,
-            accepted_tokens=raw.accepted_tokens,
-            tokens_per_target_call=raw.tokens_per_target_call,
-            draft_seconds=raw.draft_seconds,
-            verify_seconds=raw.verify_seconds,
-            sample_seconds=raw.sample_seconds,
-            acceptance_by_depth=tuple(acceptance_by_depth),
-        )
-
-
-def _int32(value, what: str) -> int:
-    try:
-        value = operator.index(value)
-    except TypeError:
-        raise InvalidArgumentError(
-            _ffi.SPECDEC_ERR_INVALID_ARGUMENT, f"{what} must be an integer, not {type(value).__name__}"
-        ) from None
-    if not INT32_MIN <= value <= INT32_MAX:
-        raise InvalidArgumentError(_ffi.SPECDEC_ERR_INVALID_ARGUMENT, f"{what} {value} does not fit in int32")
-    return value
-
-
-def _id_array(ids: Iterable[int], what: str):
-    """ids as a C int32 array. Values outside int32 would be silently wrapped by
-    ctypes (turning a bad id into a valid one), so they are rejected here."""
-    values = []
-    for i, value in enumerate(ids):
-        try:
-            value = operator.index(value)
-        except TypeError:
-            raise InvalidArgumentError(
-                _ffi.SPECDEC_ERR_INVALID_ARGUMENT,
-                f"{what}[{i}] must be an integer, not {type(value).__name__}",
-            ) from None
-        if not INT32_MIN <= value <= INT32_MAX:
-            raise TokenOutOfRangeError(
-                _ffi.SPECDEC_ERR_TOKEN_OUT_OF_RANGE, f"{what}[{i}] = {value} does not fit in int32"
-            )
-        values.append(value)
-    return (ctypes.c_int32 * len(values))(*values), len(values)
-
-
-class _CallbackState:
-    __slots__ = ("fn", "exc")
-
-    def __init__(self, fn: TokenCallback):
-        self.fn = fn
-        self.exc: Optional[BaseException] = None
-
-    def __call__(self, user_data, token: int, index: int) -> int:
-        # Runs inside the C call: nothing may propagate out of here.
-        try:
-            return _ffi.SPECDEC_CALLBACK_STOP if self.fn(token, index) else _ffi.SPECDEC_CALLBACK_CONTINUE
-        except BaseException as exc:  # noqa: B036 - re-raised by generate()
-            self.exc = exc
-            return -1
-
-
-class Session:
+class Session(Handle):
     """A generation session on a :class:`Model`.
 
     Args:
@@ -171,6 +49,8 @@ class Session:
     several threads and reject re-entrant calls (e.g. from a streaming callback).
     """
 
+    _noun = "session"
+
     def __init__(
         self,
         model: Model,
@@ -179,63 +59,44 @@ class Session:
         arena_backend: Union[str, int] = "auto",
         max_batch: Optional[int] = None,
     ):
-        self._ptr = None
         self._lock = threading.RLock()
         self._depth = 0
         if not isinstance(model, Model):
             raise InvalidArgumentError(
                 _ffi.SPECDEC_ERR_INVALID_ARGUMENT, f"model must be a specdec.Model, not {type(model).__name__}"
             )
-        if isinstance(arena_backend, str):
-            try:
-                backend = ARENA_BACKENDS[arena_backend.lower()]
-            except KeyError:
-                raise InvalidArgumentError(
-                    _ffi.SPECDEC_ERR_INVALID_ARGUMENT,
-                    f"arena_backend must be one of {sorted(ARENA_BACKENDS)}, not {arena_backend!r}",
-                ) from None
-        else:
-            backend = _int32(arena_backend, "arena_backend")
-        lib = _ffi.lib()
-        params = lib.specdec_session_default_params()
-        params.kv_capacity = _int32(kv_capacity, "kv_capacity")
-        params.n_threads = _int32(n_threads, "n_threads")
+        backend = name_or_int32(ARENA_BACKENDS, arena_backend, "arena_backend")
+        params = _ffi.lib().specdec_session_default_params()
+        params.kv_capacity = int32(kv_capacity, "kv_capacity")
+        params.n_threads = int32(n_threads, "n_threads")
         params.arena_backend = backend
         if max_batch is not None:
-            params.max_batch = _int32(max_batch, "max_batch")
+            params.max_batch = int32(max_batch, "max_batch")
         self.model = model
-        out = _ffi.specdec_session_p()
-        code = lib.specdec_session_create(model._handle(), ctypes.byref(params), ctypes.byref(out))
-        check(code)
-        self._ptr = out
+        self._ptr = new_handle(
+            _ffi.specdec_session_p, "specdec_session_create", "a session", model._handle(), ctypes.byref(params)
+        )
         self._vocab = model.info.vocab_size
         model._register(self)
 
     # -- lifetime ---------------------------------------------------------
 
-    def _enter(self):
-        """Takes the session for one call; returns the live pointer."""
-        self._lock.acquire()
-        if self._depth:
-            self._lock.release()
-            raise InvalidArgumentError(
-                _ffi.SPECDEC_ERR_INVALID_ARGUMENT,
-                "re-entrant call: the session is busy (called from its own streaming callback?)",
-            )
-        ptr = self._ptr
-        if not ptr:
-            self._lock.release()
-            raise ClosedError(_ffi.SPECDEC_ERR_INVALID_ARGUMENT, "the session is closed")
-        self._depth += 1
-        return ptr
-
-    def _leave(self) -> None:
-        self._depth -= 1
-        self._lock.release()
-
-    @property
-    def closed(self) -> bool:
-        return not self._ptr
+    @contextlib.contextmanager
+    def _using(self):
+        """Takes the session for one call and yields the live pointer; serialises
+        threads and refuses re-entrant calls (from one of its own callbacks)."""
+        with self._lock:
+            if self._depth:
+                raise InvalidArgumentError(
+                    _ffi.SPECDEC_ERR_INVALID_ARGUMENT,
+                    "re-entrant call: the session is busy (called from its own streaming callback?)",
+                )
+            ptr = self._handle()
+            self._depth += 1
+            try:
+                yield ptr
+            finally:
+                self._depth -= 1
 
     def close(self) -> None:
         """Releases the session and its arena. Idempotent."""
@@ -248,21 +109,6 @@ class Session:
             if ptr:
                 _ffi.lib().specdec_session_destroy(ptr)
 
-    def __enter__(self) -> "Session":
-        if not self._ptr:
-            raise ClosedError(_ffi.SPECDEC_ERR_INVALID_ARGUMENT, "the session is closed")
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def __del__(self):
-        try:
-            if self._ptr:
-                self.close()
-        except Exception:
-            pass
-
     def __repr__(self) -> str:
         if self.closed:
             return "<specdec.Session (closed)>"
@@ -273,110 +119,73 @@ class Session:
     @property
     def length(self) -> int:
         """Tokens currently held in the KV cache."""
-        ptr = self._enter()
-        try:
+        with self._using() as ptr:
             return _ffi.lib().specdec_session_length(ptr)
-        finally:
-            self._leave()
 
     @property
     def capacity(self) -> int:
         """KV capacity in tokens."""
-        ptr = self._enter()
-        try:
+        with self._using() as ptr:
             return _ffi.lib().specdec_session_capacity(ptr)
-        finally:
-            self._leave()
 
     @property
     def arena_backend(self) -> str:
         """"jemalloc" or "mmap": where this session's memory comes from."""
-        ptr = self._enter()
-        try:
+        with self._using() as ptr:
             return _ffi.decode(_ffi.lib().specdec_session_arena_backend(ptr))
-        finally:
-            self._leave()
 
     @property
     def error_message(self) -> str:
         """The session's most recent failure message ("" if none)."""
-        ptr = self._enter()
-        try:
+        with self._using() as ptr:
             return _ffi.decode(_ffi.lib().specdec_session_error_message(ptr))
-        finally:
-            self._leave()
 
     @property
     def tokens(self) -> List[int]:
         """The token ids held in the KV cache, in cache order."""
-        ptr = self._enter()
-        try:
-            lib = _ffi.lib()
-            cap = max(lib.specdec_session_length(ptr), 1)
-            while True:
-                buf = (ctypes.c_int32 * cap)()
-                n = ctypes.c_int32(0)
-                code = lib.specdec_session_tokens(ptr, buf, cap, ctypes.byref(n))
-                if code == _ffi.SPECDEC_ERR_BUFFER_TOO_SMALL and n.value > cap:
-                    cap = n.value
-                    continue
-                check(code, ptr)
-                return list(buf[: n.value])
-        finally:
-            self._leave()
+        lib = _ffi.lib()
+        with self._using() as ptr:
+            code, ids = read_array(
+                ctypes.c_int32, lambda buf, cap, n: lib.specdec_session_tokens(ptr, buf, cap, n),
+                max(lib.specdec_session_length(ptr), 1),
+            )
+            check(code, ptr)
+        return ids
 
     @property
     def stats(self) -> Stats:
         """Statistics of the most recent :meth:`generate` call."""
-        ptr = self._enter()
-        try:
-            raw = _ffi.specdec_stats_t()
-            raw.struct_size = ctypes.sizeof(raw)
+        with self._using() as ptr:
+            raw = sized(_ffi.specdec_stats_t)
             check(_ffi.lib().specdec_session_get_stats(ptr, ctypes.byref(raw)), ptr)
             return Stats.from_raw(raw, self._acceptance_by_depth(ptr))
-        finally:
-            self._leave()
 
     @property
     def acceptance_by_depth(self) -> Tuple[float, ...]:
         """Acceptance rate of the last request per draft depth (index 0 = first draft
         token); empty after plain decoding."""
-        ptr = self._enter()
-        try:
+        with self._using() as ptr:
             return self._acceptance_by_depth(ptr)
-        finally:
-            self._leave()
 
     @staticmethod
     def _acceptance_by_depth(ptr) -> Tuple[float, ...]:
         lib = _ffi.lib()
-        cap = 16
-        while True:
-            buf = (ctypes.c_double * cap)()
-            n = ctypes.c_int32(0)
-            code = lib.specdec_session_acceptance_by_depth(ptr, buf, cap, ctypes.byref(n))
-            if code == _ffi.SPECDEC_ERR_BUFFER_TOO_SMALL and n.value > cap:
-                cap = n.value
-                continue
-            check(code, ptr)
-            return tuple(buf[: max(0, min(n.value, cap))])
+        code, rates = read_array(
+            ctypes.c_double, lambda buf, cap, n: lib.specdec_session_acceptance_by_depth(ptr, buf, cap, n), 16
+        )
+        check(code, ptr)
+        return tuple(rates)
 
     def reset(self) -> None:
         """Empties the KV cache and clears statistics (keeps the memory)."""
-        ptr = self._enter()
-        try:
+        with self._using() as ptr:
             check(_ffi.lib().specdec_session_reset(ptr), ptr)
-        finally:
-            self._leave()
 
     def truncate(self, length: int) -> None:
         """Drops cached tokens beyond ``length`` (0 <= length <= self.length)."""
-        length = _int32(length, "length")
-        ptr = self._enter()
-        try:
+        length = int32(length, "length")
+        with self._using() as ptr:
             check(_ffi.lib().specdec_session_truncate(ptr, length), ptr)
-        finally:
-            self._leave()
 
     # -- compute ----------------------------------------------------------
 
@@ -394,10 +203,10 @@ class Session:
         defaults to length, length+1, ... At most the session's max_batch tokens per
         call; a failed call leaves the cache unchanged.
         """
-        tok, n = _id_array(tokens, "tokens")
+        tok, n = id_array(tokens, "tokens")
         pos = None
         if positions is not None:
-            pos, n_pos = _id_array(positions, "positions")
+            pos, n_pos = id_array(positions, "positions")
             if n_pos != n:
                 raise InvalidArgumentError(
                     _ffi.SPECDEC_ERR_INVALID_ARGUMENT, f"{n_pos} positions given for {n} tokens"
@@ -410,12 +219,10 @@ class Session:
             cap = n * vocab
             flat = array.array("f", bytes(4 * cap))
             out = (ctypes.c_float * cap).from_buffer(flat)
-        ptr = self._enter()
         try:
-            code = _ffi.lib().specdec_session_eval(ptr, tok, pos, n, out, cap)
-            check(code, ptr)
+            with self._using() as ptr:
+                check(_ffi.lib().specdec_session_eval(ptr, tok, pos, n, out, cap), ptr)
         finally:
-            self._leave()
             del out  # release the export of `flat` before slicing it
         if flat is None:
             return []
@@ -472,72 +279,42 @@ class Session:
         from its exception (``err.tokens``: ids generated so far); the session stays
         usable. Statistics, including drafted/accepted tokens, are in :attr:`stats`.
         """
-        prompt, n_prompt = _id_array(prompt_ids, "prompt_ids")
-        stops, n_stops = _id_array(stop_tokens, "stop_tokens")
-        params = _generate_params(
-            max_new_tokens, temperature, top_k, top_p, min_p, repetition_penalty, seed, stops, n_stops, stop_at_eos
+        prompt, n_prompt = id_array(prompt_ids, "prompt_ids")
+        params = generate_params(
+            max_new_tokens, temperature, top_k, top_p, min_p, repetition_penalty, seed, stop_tokens, stop_at_eos
         )
-        spec, custom = _speculation(
-            drafter, draft_model, draft_length, acceptance, beta, tau, adaptive, ngram_min, ngram_max
-        )
-        lib = _ffi.lib()
+        spec = speculation(drafter, draft_model, draft_length, acceptance, beta, tau, adaptive, ngram_min, ngram_max)
 
-        def invoke(ptr, params_ref, spec_ref, out, cap, n_out):
-            if spec_ref is None:
-                return lib.specdec_generate(ptr, prompt, n_prompt, params_ref, out, cap, n_out)
-            return lib.specdec_generate_speculative(ptr, prompt, n_prompt, params_ref, spec_ref, out, cap, n_out)
+        def invoke(ptr, out: TokenOutput) -> int:
+            lib = _ffi.lib()
+            if spec.params is None:
+                return lib.specdec_generate(ptr, prompt, n_prompt, ctypes.byref(params), *out.arguments())
+            return lib.specdec_generate_speculative(
+                ptr, prompt, n_prompt, ctypes.byref(params), spec.ref, *out.arguments()
+            )
 
-        return self._run_tokens(invoke, params, spec, custom, on_token, _DECODER_ONLY_HINT)
+        return self._run_tokens(invoke, params, spec, on_token, DECODER_ONLY_HINT)
 
-    def _run_tokens(self, invoke, params, spec, custom, on_token, hint: str = "") -> List[int]:
-        """Runs one token-producing call (generate, speculative, seq2seq) with the
-        streaming callback and a custom drafter wired up; raises its error."""
-        state = None
-        trampoline = None
-        if on_token is not None:
-            if not callable(on_token):
-                raise InvalidArgumentError(_ffi.SPECDEC_ERR_INVALID_ARGUMENT, "on_token must be callable")
-            state = _CallbackState(on_token)
-            # Kept alive by this local (and by params._objects) for the whole call.
-            trampoline = _ffi.specdec_token_callback(state)
-            params.callback = trampoline
-        cap = max(params.max_new_tokens, 1)
-        out = (ctypes.c_int32 * cap)()
-        n_out = ctypes.c_int32(0)
-        drafter_failure = None
-        ptr = self._enter()
-        try:
-            if custom is not None:
-                spec.custom_drafter = custom._acquire()
-            try:
-                code = invoke(
-                    ptr, ctypes.byref(params), None if spec is None else ctypes.byref(spec), out, cap,
-                    ctypes.byref(n_out),
-                )
-            finally:
-                if custom is not None:
-                    drafter_failure = custom._release()
+    def _run_tokens(self, invoke, params, spec: Speculation, on_token, hint: str = "") -> List[int]:
+        """Runs one token-producing call (generate, speculative, seq2seq),
+        ``invoke(ptr, out)``, with the streaming callback and a custom drafter wired
+        up; raises its error."""
+        stream = TokenStream.attach(params, on_token)
+        out = TokenOutput(params)
+        with self._using() as ptr:
+            with spec.drafting():
+                code = invoke(ptr, out)
             message = self._failure_message(ptr, code, hint)
-        finally:
-            self._leave()
-        tokens = list(out[: max(0, min(n_out.value, cap))])
-        del trampoline
-        exc = state.exc if state is not None else None
-        _raise_for_status(code, message, tokens, exc, drafter_failure)
+        tokens = out.tokens()
+        raise_for_status(code, message, tokens, raised_by(stream), spec.drafter_failure)
         return tokens
 
     def _failure_message(self, ptr, code: int, hint: str = "") -> str:
         """The session's message for a failed call ("" for SPECDEC_OK), with `hint`
-        added when the library refused a decoder-only call on an encoder-decoder model
-        (or the reverse)."""
+        added when the call was made on the wrong kind of model."""
         if code == _ffi.SPECDEC_OK:
             return ""
-        message = last_message(ptr)
-        if hint and code == _ffi.SPECDEC_ERR_INVALID_ARGUMENT and ("decoder-only" in message or "encoder-decoder" in message):
-            wrong_kind = self.model.info.is_encoder_decoder == (hint is _DECODER_ONLY_HINT)
-            if wrong_kind:
-                message = f"{message} ({hint})"
-        return message
+        return explain_wrong_kind(last_message(ptr), code, hint, self.model.info.is_encoder_decoder)
 
     # -- text (ABI 2) -----------------------------------------------------
 
@@ -593,110 +370,47 @@ class Session:
         """
         require("specdec_generate_text")
         raw_prompt = text_bytes(prompt, "prompt", nul_terminated=True)
-        stops, n_stops = _id_array(stop_tokens, "stop_tokens")
-        params = _generate_params(
-            max_new_tokens, temperature, top_k, top_p, min_p, repetition_penalty, seed, stops, n_stops, stop_at_eos
+        params = generate_params(
+            max_new_tokens, temperature, top_k, top_p, min_p, repetition_penalty, seed, stop_tokens, stop_at_eos
         )
-        spec, custom = _speculation(
-            drafter, draft_model, draft_length, acceptance, beta, tau, adaptive, ngram_min, ngram_max
-        )
-        lib = _ffi.lib()
-        text_params = lib.specdec_text_default_params()
-        text_params.add_special_tokens = 1 if add_special_tokens else 0
-        text_params.skip_special_tokens = 1 if skip_special_tokens else 0
-        if tokenizer is not None:
-            if not isinstance(tokenizer, Tokenizer):
-                raise InvalidArgumentError(
-                    _ffi.SPECDEC_ERR_INVALID_ARGUMENT,
-                    f"tokenizer must be a specdec.Tokenizer, not {type(tokenizer).__name__}",
-                )
-            text_params.tokenizer = tokenizer._handle()
-        token_state = None
-        token_trampoline = None
-        if on_token is not None:
-            if not callable(on_token):
-                raise InvalidArgumentError(_ffi.SPECDEC_ERR_INVALID_ARGUMENT, "on_token must be callable")
-            token_state = _CallbackState(on_token)
-            token_trampoline = _ffi.specdec_token_callback(token_state)
-            params.callback = token_trampoline
-        text_state = _TextCallbackState(on_text)
-        text_trampoline = None
-        if on_text is not None:
-            if not callable(on_text):
-                raise InvalidArgumentError(_ffi.SPECDEC_ERR_INVALID_ARGUMENT, "on_text must be callable")
-            text_trampoline = _ffi.specdec_text_callback(text_state)
-            text_params.on_text = text_trampoline
+        spec = speculation(drafter, draft_model, draft_length, acceptance, beta, tau, adaptive, ngram_min, ngram_max)
+        options = text_params(tokenizer, add_special_tokens, skip_special_tokens)
+        token_stream = TokenStream.attach(params, on_token)
+        text_stream = TextStream(on_text)
+        text_stream.attach(options)
         cap = max(1, _initial_text_cap(params.max_new_tokens))
         buf = ctypes.create_string_buffer(cap)
         length = ctypes.c_size_t(0)
-        drafter_failure = None
         host_failure = None
         text = b""
-        ptr = self._enter()
-        try:
-            if custom is not None:
-                spec.custom_drafter = custom._acquire()
-            clear_host_failure()
-            try:
-                code = lib.specdec_generate_text(
-                    ptr, raw_prompt, ctypes.byref(params), None if spec is None else ctypes.byref(spec),
-                    ctypes.byref(text_params), buf, cap, ctypes.byref(length),
-                )
-            finally:
-                if custom is not None:
-                    drafter_failure = custom._release()
-                host_failure = take_host_failure()
+        lib = _ffi.lib()
+        with self._using() as ptr:
+            with spec.drafting():
+                clear_host_failure()
+                try:
+                    code = lib.specdec_generate_text(
+                        ptr, raw_prompt, ctypes.byref(params), spec.ref, ctypes.byref(options),
+                        buf, cap, ctypes.byref(length),
+                    )
+                finally:
+                    host_failure = take_host_failure()
             if code == _ffi.SPECDEC_ERR_BUFFER_TOO_SMALL:
                 # The call completed; the text waits in the session.
-                code, text = self._session_text(ptr, length.value)
+                code, text = read_session_text(ptr, length.value)
             elif code == _ffi.SPECDEC_OK:
                 text = buf.raw[: length.value]
             message = self._failure_message(ptr, code)
-        finally:
-            self._leave()
-        del token_trampoline, text_trampoline
-        callback_exc = text_state.exc if text_state.exc is not None else (
-            token_state.exc if token_state is not None else None
-        )
-        if code == _ffi.SPECDEC_ERR_CALLBACK and text_state.exc is not None and isinstance(text_state.exc, Exception):
-            detail = f"on_text raised {type(text_state.exc).__name__}: {text_state.exc}"
-            message = f"{message} ({detail})" if message else detail
-        try:
-            if code != _ffi.SPECDEC_OK and callback_exc is None and host_failure is not None:
-                # A host tokenizer raised: CallbackError from its exception (see
-                # Tokenizer._check for why the library's code is not kept).
-                _raise_for_status(_ffi.SPECDEC_ERR_CALLBACK, message, [], None, host_failure, "host tokenizer")
-            _raise_for_status(code, message, [], callback_exc, drafter_failure)
-        except CallbackError as err:
-            err.text = "".join(text_state.pieces)  # type: ignore[attr-defined]
-            raise
+        raise_for_text_status(code, message, text_stream, token_stream, host_failure, spec.drafter_failure)
         return text.decode("utf-8", errors="replace")
-
-    @staticmethod
-    def _session_text(ptr, needed: int):
-        """(status, bytes) of ``specdec_session_text``."""
-        lib = _ffi.lib()
-        cap = max(needed + 1, 16)
-        while True:
-            buf = ctypes.create_string_buffer(cap)
-            length = ctypes.c_size_t(0)
-            code = lib.specdec_session_text(ptr, buf, cap, ctypes.byref(length))
-            if code == _ffi.SPECDEC_ERR_BUFFER_TOO_SMALL and length.value >= cap:
-                cap = length.value + 1
-                continue
-            return code, (buf.raw[: length.value] if code == _ffi.SPECDEC_OK else b"")
 
     @property
     def text(self) -> str:
         """The text of the session's last :meth:`generate_text` call
         (``specdec_session_text``)."""
         require("specdec_session_text")
-        ptr = self._enter()
-        try:
-            code, raw = self._session_text(ptr, 256)
+        with self._using() as ptr:
+            code, raw = read_session_text(ptr, 256)
             check(code, ptr)
-        finally:
-            self._leave()
         return raw.decode("utf-8", errors="replace")
 
     # -- encoder-decoder models (ABI 2) -------------------------------------
@@ -711,13 +425,10 @@ class Session:
         :class:`CapacityError` (longer than ``max_source_length``),
         :class:`TokenOutOfRangeError` (ids beyond ``source_vocab_size``)."""
         require("specdec_session_set_source", "the encoder-decoder API")
-        src, n_src = _id_array(source_ids, "source_ids")
-        ptr = self._enter()
-        try:
+        src, n_src = id_array(source_ids, "source_ids")
+        with self._using() as ptr:
             code = _ffi.lib().specdec_session_set_source(ptr, src, n_src)
-            message = self._failure_message(ptr, code, _SEQ2SEQ_HINT)
-        finally:
-            self._leave()
+            message = self._failure_message(ptr, code, SEQ2SEQ_HINT)
         if code != _ffi.SPECDEC_OK:
             raise make_error(code, message)
 
@@ -756,23 +467,19 @@ class Session:
         objects work too). Greedy acceptance gives exactly the greedy translation.
         """
         require("specdec_generate_seq2seq", "the encoder-decoder API")
-        src, n_src = _id_array(source_ids, "source_ids")
-        pre, n_pre = _id_array(prefix, "prefix")
-        stops, n_stops = _id_array(stop_tokens, "stop_tokens")
-        params = _generate_params(
-            max_new_tokens, temperature, top_k, top_p, min_p, repetition_penalty, seed, stops, n_stops, stop_at_eos
+        src, n_src = id_array(source_ids, "source_ids")
+        pre, n_pre = id_array(prefix, "prefix")
+        params = generate_params(
+            max_new_tokens, temperature, top_k, top_p, min_p, repetition_penalty, seed, stop_tokens, stop_at_eos
         )
-        spec, custom = _speculation(
-            drafter, draft_model, draft_length, acceptance, beta, tau, adaptive, ngram_min, ngram_max
-        )
-        lib = _ffi.lib()
+        spec = speculation(drafter, draft_model, draft_length, acceptance, beta, tau, adaptive, ngram_min, ngram_max)
 
-        def invoke(ptr, params_ref, spec_ref, out, cap, n_out):
-            return lib.specdec_generate_seq2seq(
-                ptr, src, n_src, pre if n_pre else None, n_pre, params_ref, spec_ref, out, cap, n_out
+        def invoke(ptr, out: TokenOutput) -> int:
+            return _ffi.lib().specdec_generate_seq2seq(
+                ptr, src, n_src, pre if n_pre else None, n_pre, ctypes.byref(params), spec.ref, *out.arguments()
             )
 
-        return self._run_tokens(invoke, params, spec, custom, on_token, _SEQ2SEQ_HINT)
+        return self._run_tokens(invoke, params, spec, on_token, SEQ2SEQ_HINT)
 
     def beam_search(
         self,
@@ -782,7 +489,7 @@ class Session:
         length_penalty: float = 1.0,
         early_stopping: Union[str, bool, int] = "heuristic",
         num_return: int = 1,
-    ) -> List["Hypothesis"]:
+    ) -> List[Hypothesis]:
         """Beam search on an encoder-decoder model (``specdec_beam_search``), identical
         to transformers' ``generate(num_beams=beams, ...)``.
 
@@ -794,170 +501,19 @@ class Session:
         log-probability, transformers' ``sequences_scores``) and ``ended_with_eos``.
         """
         require("specdec_beam_search", "the encoder-decoder API")
-        src, n_src = _id_array(source_ids, "source_ids")
-        lib = _ffi.lib()
-        params = lib.specdec_beam_default_params()
-        params.beam_size = _int32(beams, "beams")
-        if max_new_tokens is not None:
-            params.max_new_tokens = _int32(max_new_tokens, "max_new_tokens")
-        params.length_penalty = float(length_penalty)
-        params.early_stopping = _early_stopping(early_stopping)
-        params.num_return = _int32(num_return, "num_return")
-        per = max(params.max_new_tokens, 1)
-        k = max(params.num_return, 1)
-        tokens = (ctypes.c_int32 * (k * per))()
-        lengths = (ctypes.c_int32 * k)()
-        scores = (ctypes.c_float * k)()
-        ended = (ctypes.c_int32 * k)()
-        count = ctypes.c_int32(0)
-        ptr = self._enter()
-        try:
-            code = lib.specdec_beam_search(
-                ptr, src, n_src, ctypes.byref(params), tokens, lengths, scores, ended, ctypes.byref(count)
+        src, n_src = id_array(source_ids, "source_ids")
+        params = beam_params(beams, max_new_tokens, length_penalty, early_stopping, num_return)
+        out = BeamOutput(params)
+        with self._using() as ptr:
+            code = _ffi.lib().specdec_beam_search(
+                ptr, src, n_src, ctypes.byref(params), out.tokens, out.lengths, out.scores, out.ended,
+                ctypes.byref(out.count),
             )
-            message = self._failure_message(ptr, code, _SEQ2SEQ_HINT)
-        finally:
-            self._leave()
+            message = self._failure_message(ptr, code, SEQ2SEQ_HINT)
         if code != _ffi.SPECDEC_OK:
             raise make_error(code, message)
-        hypotheses = []
-        for i in range(max(0, min(count.value, k))):
-            n = max(0, min(lengths[i], per))
-            hypotheses.append(
-                Hypothesis(list(tokens[i * per : i * per + n]), float(scores[i]), bool(ended[i]))
-            )
-        return hypotheses
+        return out.hypotheses()
 
 
-_DECODER_ONLY_HINT = "encoder-decoder models generate with Session.translate() or Session.beam_search()"
-_SEQ2SEQ_HINT = "decoder-only models generate with Session.generate() or Session.generate_text()"
-
-EARLY_STOPPING = {
-    "heuristic": _ffi.SPECDEC_EARLY_STOP_HEURISTIC,
-    "beams": _ffi.SPECDEC_EARLY_STOP_BEAMS,
-    "never": _ffi.SPECDEC_EARLY_STOP_NEVER,
-}
-
-
-def _early_stopping(value) -> int:
-    if isinstance(value, bool):  # transformers' early_stopping=False / True
-        return _ffi.SPECDEC_EARLY_STOP_BEAMS if value else _ffi.SPECDEC_EARLY_STOP_HEURISTIC
-    if isinstance(value, str):
-        try:
-            return EARLY_STOPPING[value.lower()]
-        except KeyError:
-            raise InvalidArgumentError(
-                _ffi.SPECDEC_ERR_INVALID_ARGUMENT,
-                f"early_stopping must be one of {sorted(EARLY_STOPPING)} or a bool, not {value!r}",
-            ) from None
-    return _int32(value, "early_stopping")
-
-
-@dataclass(frozen=True)
-class Hypothesis:
-    """One beam search result: ids (EOS included when it ended with one), score (the
-    length-penalised log-probability) and whether it ended with EOS."""
-
-    tokens: List[int]
-    score: float
-    ended_with_eos: bool
-
-
-class _TextCallbackState:
-    """The on_text trampoline's state: the pieces streamed and the exception raised."""
-
-    __slots__ = ("fn", "exc", "pieces")
-
-    def __init__(self, fn: Optional[TextCallback]):
-        self.fn = fn
-        self.exc: Optional[BaseException] = None
-        self.pieces: List[str] = []
-
-    def __call__(self, user_data, text, length: int) -> int:
-        # Runs inside the C call: nothing may propagate out of here.
-        try:
-            piece = ctypes.string_at(text, length).decode("utf-8", errors="replace") if length else ""
-            self.pieces.append(piece)
-            return _ffi.SPECDEC_CALLBACK_STOP if self.fn(piece) else _ffi.SPECDEC_CALLBACK_CONTINUE
-        except BaseException as exc:  # noqa: B036 - re-raised by generate_text()
-            self.exc = exc
-            return -1
-
-
-def _initial_text_cap(max_new_tokens: int) -> int:
-    """Bytes first offered for generate_text's output (more come from
-    specdec_session_text when the text is longer)."""
-    return 64 + 16 * max(max_new_tokens, 0)
-
-
-def _speculation(drafter, draft_model, draft_length, acceptance, beta, tau, adaptive, ngram_min, ngram_max):
-    """(spec, custom) for a generate call: (None, None) for plain decoding."""
-    if drafter is None and draft_model is None:
-        return None, None
-    return speculative_params(
-        "model" if drafter is None else drafter,
-        draft_model=draft_model,
-        draft_length=draft_length,
-        acceptance=acceptance,
-        beta=beta,
-        tau=tau,
-        adaptive=adaptive,
-        ngram_min=ngram_min,
-        ngram_max=ngram_max,
-    )
-
-
-def _generate_params(
-    max_new_tokens, temperature, top_k, top_p, min_p, repetition_penalty, seed, stops, n_stops, stop_at_eos
-) -> "_ffi.specdec_generate_params_t":
-    """A specdec_generate_params_t (without callback); `stops` must outlive the call."""
-    params = _ffi.lib().specdec_generate_default_params()
-    if max_new_tokens is not None:
-        params.max_new_tokens = _int32(max_new_tokens, "max_new_tokens")
-    params.temperature = float(temperature)
-    params.top_k = _int32(top_k, "top_k")
-    params.top_p = float(top_p)
-    params.min_p = float(min_p)
-    params.repetition_penalty = float(repetition_penalty)
-    seed = operator.index(seed)
-    if not 0 <= seed < 2**64:
-        raise InvalidArgumentError(_ffi.SPECDEC_ERR_INVALID_ARGUMENT, f"seed {seed} is not a uint64")
-    params.seed = seed
-    params.stop_tokens = ctypes.cast(stops, ctypes.POINTER(ctypes.c_int32)) if n_stops else None
-    params.n_stop_tokens = n_stops
-    params.stop_at_eos = 1 if stop_at_eos else 0
-    return params
-
-
-def _raise_for_status(
-    code: int,
-    message: str,
-    tokens: List[int],
-    callback_exc: Optional[BaseException] = None,
-    drafter_exc: Optional[BaseException] = None,
-    what: str = "drafter",
-) -> None:
-    """Raises the error of a generate call (nothing for SPECDEC_OK without a callback
-    failure). Exceptions raised by Python callbacks (the token callback, a drafter, a
-    verifier) become the error's __cause__; BaseExceptions that are not Exceptions
-    (KeyboardInterrupt, SystemExit) are re-raised as they are."""
-    if code == _ffi.SPECDEC_OK:
-        if drafter_exc is None:
-            return
-        callback_exc = None
-    exc = callback_exc if callback_exc is not None else drafter_exc
-    if exc is not None and not isinstance(exc, Exception):
-        raise exc  # KeyboardInterrupt, SystemExit, ...: not ours to wrap
-    if code == _ffi.SPECDEC_OK:
-        # Only a void callback (Drafter.accepted) failed, after the last proposal.
-        code = _ffi.SPECDEC_ERR_CALLBACK
-        message = f"{what} callback failed"
-    if code == _ffi.SPECDEC_ERR_CALLBACK and exc is not None and exc is drafter_exc:
-        detail = f"{what} raised {type(exc).__name__}: {exc}"
-        message = f"{message} ({detail})" if message else detail
-    error: SpecDecError = make_error(code, message)
-    if code == _ffi.SPECDEC_ERR_CALLBACK:
-        error.tokens = tokens  # type: ignore[attr-defined]
-    if exc is not None:
-        raise error from exc
-    raise error
+# Model.session() makes sessions; the model module sits below this one.
+Model._session_type = Session

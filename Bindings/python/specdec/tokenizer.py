@@ -21,25 +21,15 @@ from __future__ import annotations
 import ctypes
 import itertools
 import operator
+import os
 import threading
 from typing import Dict, Iterable, List, Optional, Union
 
 from . import _ffi
-from .errors import (
-    ClosedError,
-    InternalError,
-    InvalidArgumentError,
-    InvalidUTF8Error,
-    TokenOutOfRangeError,
-    UnsupportedError,
-    last_message,
-    make_error,
-)
-
-INT32_MIN = -(2**31)
-INT32_MAX = 2**31 - 1
-
-Text = Union[str, bytes, bytearray, memoryview]
+from ._handle import Handle
+from ._marshal import INT32_MAX, INT32_MIN, Text, id_array, new_handle, positive_int32, read_array, read_bytes
+from ._marshal import text_bytes, token_id, utf8
+from .errors import InvalidArgumentError, InvalidUTF8Error, last_message, make_error, require
 
 SPECIAL_TOKENS = {
     "bos": _ffi.SPECDEC_TOKEN_BOS,
@@ -47,61 +37,6 @@ SPECIAL_TOKENS = {
     "pad": _ffi.SPECDEC_TOKEN_PAD,
     "unk": _ffi.SPECDEC_TOKEN_UNK,
 }
-
-
-def require(name: str, what: str = "the tokenizer and text API") -> None:
-    """Raise UnsupportedError when the loaded library lacks ``name`` (it was built
-    before that part of ABI 2; see ``_ffi.OPTIONAL_FUNCTIONS``)."""
-    if not _ffi.has_function(name):
-        raise UnsupportedError(
-            _ffi.SPECDEC_ERR_UNSUPPORTED,
-            f"{_ffi.library_path()} does not export {name}: it predates {what} of ABI {_ffi.SPECDEC_ABI_VERSION}",
-        )
-
-
-def text_bytes(text: Text, what: str = "text", nul_terminated: bool = False) -> bytes:
-    """UTF-8 bytes of ``text``. ``str`` is encoded (lone surrogates cannot be, which is
-    InvalidUTF8Error); bytes-like objects are passed through unchecked, so the library
-    sees (and reports) invalid UTF-8 itself."""
-    if isinstance(text, str):
-        try:
-            raw = text.encode("utf-8")
-        except UnicodeEncodeError as exc:
-            raise InvalidUTF8Error(
-                _ffi.SPECDEC_ERR_INVALID_UTF8, f"{what} cannot be encoded as UTF-8: {exc}"
-            ) from None
-    elif isinstance(text, (bytes, bytearray, memoryview)):
-        raw = bytes(text)
-    else:
-        raise InvalidArgumentError(
-            _ffi.SPECDEC_ERR_INVALID_ARGUMENT, f"{what} must be str or bytes, not {type(text).__name__}"
-        )
-    if nul_terminated and b"\0" in raw:
-        raise InvalidArgumentError(_ffi.SPECDEC_ERR_INVALID_ARGUMENT, f"{what} contains a NUL byte")
-    return raw
-
-
-def _ids(ids: Iterable[int], what: str):
-    """ids as a C int32 array (values outside int32 are refused: ctypes would wrap
-    them into valid ids)."""
-    values = []
-    for i, value in enumerate(ids):
-        try:
-            value = operator.index(value)
-        except TypeError:
-            raise InvalidArgumentError(
-                _ffi.SPECDEC_ERR_INVALID_ARGUMENT, f"{what}[{i}] must be an integer, not {type(value).__name__}"
-            ) from None
-        if not INT32_MIN <= value <= INT32_MAX:
-            raise TokenOutOfRangeError(
-                _ffi.SPECDEC_ERR_TOKEN_OUT_OF_RANGE, f"{what}[{i}] = {value} does not fit in int32"
-            )
-        values.append(value)
-    return (ctypes.c_int32 * max(len(values), 1))(*values), len(values)
-
-
-def _utf8(raw: bytes) -> str:
-    return raw.decode("utf-8", errors="replace")
 
 
 # ---------------------------------------------------------------------------
@@ -148,12 +83,17 @@ def clear_host_failure() -> None:
     _FAILURE.exc = None
 
 
+def _host(instance) -> _Host:
+    host = _HOSTS.get(instance or 0)
+    if host is None:
+        raise RuntimeError("unknown host tokenizer instance")
+    return host
+
+
 def _host_encode(instance, text, length, add_special, ids, cap, out_len) -> int:
     # Runs inside a C call: nothing may propagate out of here.
     try:
-        host = _HOSTS.get(instance or 0)
-        if host is None:
-            raise RuntimeError("unknown host tokenizer instance")
+        host = _host(instance)
         raw = ctypes.string_at(text, length) if length else b""
         key = (raw, bool(add_special))
         cached = host.encoded
@@ -183,9 +123,7 @@ def _host_encode(instance, text, length, add_special, ids, cap, out_len) -> int:
 
 def _host_decode(instance, ids, n, skip_special, buf, cap, out_len) -> int:
     try:
-        host = _HOSTS.get(instance or 0)
-        if host is None:
-            raise RuntimeError("unknown host tokenizer instance")
+        host = _host(instance)
         key = (tuple(ids[:n]) if n > 0 else (), bool(skip_special))
         cached = host.decoded
         if cached is not None and cached[0] == key:
@@ -229,13 +167,15 @@ _HOST_VTABLE = _ffi.specdec_tokenizer_vtable_t(
 # ---------------------------------------------------------------------------
 
 
-class Tokenizer:
+class Tokenizer(Handle):
     """A ``specdec_tokenizer_t`` reference. Make one with :meth:`load`,
     :attr:`Model.tokenizer` or :meth:`from_python`.
 
     Use it as a context manager or call :meth:`close`; it is also released when
     garbage-collected. Closing it does not affect models or other references.
     """
+
+    _noun = "tokenizer"
 
     def __init__(self, *args, **kwargs):
         raise TypeError("use specdec.Tokenizer.load(path), Model.tokenizer or Tokenizer.from_python(obj, vocab_size)")
@@ -257,30 +197,19 @@ class Tokenizer:
         (tokenizer.json, then tokenizer.model, then Marian's source.spm/target.spm +
         vocab.json). Errors: :class:`SpecDecIOError`, :class:`FormatError`,
         :class:`UnsupportedError` (unknown model type or component)."""
-        import os
-
         require("specdec_tokenizer_load")
         raw = os.fsencode(path)
         if b"\0" in raw:
             raise InvalidArgumentError(_ffi.SPECDEC_ERR_INVALID_ARGUMENT, f"tokenizer path contains a NUL byte: {path!r}")
-        out = _ffi.specdec_tokenizer_p()
-        code = _ffi.lib().specdec_tokenizer_load(raw, ctypes.byref(out))
-        if code != _ffi.SPECDEC_OK:
-            raise make_error(code, last_message())
-        if not out:
-            raise InternalError(_ffi.SPECDEC_ERR_INTERNAL, "specdec_tokenizer_load returned OK without a tokenizer")
-        return cls._wrap(out, os.fsdecode(path))
+        ptr = new_handle(_ffi.specdec_tokenizer_p, "specdec_tokenizer_load", "a tokenizer", raw)
+        return cls._wrap(ptr, os.fsdecode(path))
 
     @classmethod
     def _from_model(cls, model) -> "Tokenizer":
+        """The tokenizer of a loaded model's directory (``model`` is a specdec.Model)."""
         require("specdec_model_get_tokenizer")
-        out = _ffi.specdec_tokenizer_p()
-        code = _ffi.lib().specdec_model_get_tokenizer(model._handle(), ctypes.byref(out))
-        if code != _ffi.SPECDEC_OK:
-            raise make_error(code, last_message())
-        if not out:
-            raise InternalError(_ffi.SPECDEC_ERR_INTERNAL, "specdec_model_get_tokenizer returned OK without a tokenizer")
-        return cls._wrap(out, model.path)
+        ptr = new_handle(_ffi.specdec_tokenizer_p, "specdec_model_get_tokenizer", "a tokenizer", model._handle())
+        return cls._wrap(ptr, model.path)
 
     @classmethod
     def from_python(cls, obj, vocab_size: int) -> "Tokenizer":
@@ -299,36 +228,20 @@ class Tokenizer:
                 raise InvalidArgumentError(
                     _ffi.SPECDEC_ERR_INVALID_ARGUMENT, f"the tokenizer object has no {method}() method"
                 )
-        try:
-            vocab = operator.index(vocab_size)
-        except TypeError:
-            raise InvalidArgumentError(
-                _ffi.SPECDEC_ERR_INVALID_ARGUMENT, f"vocab_size must be an integer, not {type(vocab_size).__name__}"
-            ) from None
-        if not 0 < vocab <= INT32_MAX:
-            raise InvalidArgumentError(_ffi.SPECDEC_ERR_INVALID_ARGUMENT, f"vocab_size must be positive, not {vocab}")
+        vocab = positive_int32(vocab_size, "vocab_size")
         key = next(_HOST_KEYS)
         _HOSTS[key] = _Host(obj)
-        out = _ffi.specdec_tokenizer_p()
-        code = _ffi.lib().specdec_tokenizer_create(ctypes.byref(_HOST_VTABLE), ctypes.c_void_p(key), vocab, ctypes.byref(out))
-        if code != _ffi.SPECDEC_OK or not out:
+        try:
+            ptr = new_handle(
+                _ffi.specdec_tokenizer_p, "specdec_tokenizer_create", "a tokenizer",
+                ctypes.byref(_HOST_VTABLE), ctypes.c_void_p(key), vocab,
+            )
+        except BaseException:
             _HOSTS.pop(key, None)
-            if code != _ffi.SPECDEC_OK:
-                raise make_error(code, last_message())
-            raise InternalError(_ffi.SPECDEC_ERR_INTERNAL, "specdec_tokenizer_create returned OK without a tokenizer")
-        return cls._wrap(out, f"<{type(obj).__name__}>", obj)
+            raise
+        return cls._wrap(ptr, f"<{type(obj).__name__}>", obj)
 
     # -- lifetime ---------------------------------------------------------
-
-    def _handle(self):
-        ptr = self._ptr
-        if not ptr:
-            raise ClosedError(_ffi.SPECDEC_ERR_INVALID_ARGUMENT, "the tokenizer is closed")
-        return ptr
-
-    @property
-    def closed(self) -> bool:
-        return not self._ptr
 
     def close(self) -> None:
         """Releases this reference (``specdec_tokenizer_destroy``). Idempotent."""
@@ -337,20 +250,6 @@ class Tokenizer:
             self.host = None  # the C tokenizer keeps it until its last reference goes
         if ptr:
             _ffi.lib().specdec_tokenizer_destroy(ptr)
-
-    def __enter__(self) -> "Tokenizer":
-        self._handle()
-        return self
-
-    def __exit__(self, *exc) -> None:
-        self.close()
-
-    def __del__(self):
-        try:
-            if getattr(self, "_ptr", None):
-                self.close()
-        except Exception:  # interpreter shutdown: never raise from a finalizer
-            pass
 
     def __repr__(self) -> str:
         if self.closed:
@@ -429,62 +328,42 @@ class Tokenizer:
         ptr = self._handle()
         lib = _ffi.lib()
         data = ctypes.create_string_buffer(raw, len(raw) + 1)
-        cap = len(raw) + 16
-        while True:
-            ids = (ctypes.c_int32 * cap)()
-            n = ctypes.c_int32(0)
+
+        def tokenize(ids, cap, n):
             clear_host_failure()
-            code = lib.specdec_tokenize(ptr, data, len(raw), 1 if add_special else 0, ids, cap, ctypes.byref(n))
-            if code == _ffi.SPECDEC_ERR_BUFFER_TOO_SMALL and n.value > cap:
-                cap = n.value
-                continue
-            self._check(code)
-            return list(ids[: n.value])
+            return lib.specdec_tokenize(ptr, data, len(raw), 1 if add_special else 0, ids, cap, n)
+
+        code, ids = read_array(ctypes.c_int32, tokenize, len(raw) + 16)
+        self._check(code)
+        return ids
 
     def decode(self, ids: Iterable[int], skip_special: bool = True) -> str:
         """Ids to text (``specdec_detokenize``); ``skip_special`` leaves special tokens
         out. Ids outside the vocabulary raise :class:`TokenOutOfRangeError`."""
-        return _utf8(self.decode_bytes(ids, skip_special))
+        return utf8(self.decode_bytes(ids, skip_special))
 
     def decode_bytes(self, ids: Iterable[int], skip_special: bool = True) -> bytes:
         """Like :meth:`decode`, returning the UTF-8 bytes the library wrote."""
-        arr, n = _ids(ids, "ids")
+        arr, n = id_array(ids, "ids")
         ptr = self._handle()
         lib = _ffi.lib()
-        cap = 8 * n + 64
-        while True:
-            buf = ctypes.create_string_buffer(cap)
-            length = ctypes.c_size_t(0)
+
+        def detokenize(buf, cap, length):
             clear_host_failure()
-            code = lib.specdec_detokenize(ptr, arr, n, 1 if skip_special else 0, buf, cap, ctypes.byref(length))
-            if code == _ffi.SPECDEC_ERR_BUFFER_TOO_SMALL and length.value >= cap:
-                cap = length.value + 1
-                continue
-            self._check(code)
-            return buf.raw[: length.value]
+            return lib.specdec_detokenize(ptr, arr, n, 1 if skip_special else 0, buf, cap, length)
+
+        code, raw = read_bytes(detokenize, 8 * n + 64)
+        self._check(code)
+        return raw
 
     def token_to_piece(self, token: int) -> str:
         """The vocabulary entry of ``token`` as stored (e.g. "\\u0120the", "\\u2581the")."""
-        try:
-            token = operator.index(token)
-        except TypeError:
-            raise InvalidArgumentError(
-                _ffi.SPECDEC_ERR_INVALID_ARGUMENT, f"token must be an integer, not {type(token).__name__}"
-            ) from None
-        if not INT32_MIN <= token <= INT32_MAX:
-            raise TokenOutOfRangeError(_ffi.SPECDEC_ERR_TOKEN_OUT_OF_RANGE, f"token {token} does not fit in int32")
+        token = token_id(token, "token")
         ptr = self._handle()
         lib = _ffi.lib()
-        cap = 64
-        while True:
-            buf = ctypes.create_string_buffer(cap)
-            length = ctypes.c_size_t(0)
-            code = lib.specdec_token_to_piece(ptr, token, buf, cap, ctypes.byref(length))
-            if code == _ffi.SPECDEC_ERR_BUFFER_TOO_SMALL and length.value >= cap:
-                cap = length.value + 1
-                continue
-            self._check(code)
-            return _utf8(buf.raw[: length.value])
+        code, raw = read_bytes(lambda buf, cap, length: lib.specdec_token_to_piece(ptr, token, buf, cap, length), 64)
+        self._check(code)
+        return utf8(raw)
 
     def piece_to_token(self, piece: Text) -> int:
         """The id of a vocabulary entry; :class:`InvalidArgumentError` when absent."""
@@ -499,4 +378,3 @@ class Tokenizer:
         except (InvalidArgumentError, InvalidUTF8Error):
             return False
         return True
-

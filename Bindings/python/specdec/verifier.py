@@ -24,17 +24,11 @@ import operator
 from typing import Iterable, List, Optional, Sequence, Tuple, Union
 
 from . import _ffi
-from .drafter import BaseDrafter, _write_rows, speculative_params
-from .errors import InvalidArgumentError
-from .session import (
-    Stats,
-    TokenCallback,
-    _CallbackState,
-    _generate_params,
-    _id_array,
-    _int32,
-    _raise_for_status,
-)
+from ._marshal import id_array, positive_int32, sized, write_float_rows
+from .drafter import BaseDrafter
+from .errors import InvalidArgumentError, last_message
+from .generation import Stats, TokenCallback, TokenOutput, TokenStream, generate_params, raise_for_status, raised_by
+from .speculative import speculative_params
 
 
 class _VerifierCall:
@@ -46,8 +40,7 @@ class _VerifierCall:
         self.exc: Optional[BaseException] = None
         commit = getattr(verifier, "commit", None)
         remaining = getattr(verifier, "remaining_capacity", None)
-        self.vtable = _ffi.specdec_verifier_vtable_t()
-        self.vtable.struct_size = ctypes.sizeof(self.vtable)
+        self.vtable = sized(_ffi.specdec_verifier_vtable_t)
         self.vtable.abi_version = _ffi.SPECDEC_PLUGIN_ABI_VERSION
         # The CFUNCTYPE objects are kept alive by this object (and the vtable's _objects).
         self.vtable.prefill = _ffi.specdec_prefill_fn(self._prefill)
@@ -66,7 +59,7 @@ class _VerifierCall:
             if self.exc is not None:
                 return -1
             row = self.verifier.prefill(tokens[:n_tokens] if n_tokens > 0 else [])
-            _write_rows(row, 1, self.vocab, logits, "prefill logits")
+            write_float_rows(row, 1, self.vocab, logits, "prefill logits")
             return 0
         except BaseException as exc:  # noqa: B036 - re-raised by generate_with_verifier
             return self._fail(exc)
@@ -78,7 +71,7 @@ class _VerifierCall:
             ids = tokens[:n_tokens] if n_tokens > 0 else []
             tree = parents[:n_tokens] if n_tokens > 0 else []
             rows = self.verifier.score(ids, tree)
-            _write_rows(rows, n_tokens, self.vocab, logits, "score logits")
+            write_float_rows(rows, n_tokens, self.vocab, logits, "score logits")
             return 0
         except BaseException as exc:  # noqa: B036
             return self._fail(exc)
@@ -137,60 +130,31 @@ def generate_with_verifier(
     An exception raised by the verifier (or a drafter, or ``on_token``) ends the call
     with :class:`CallbackError` raised from it (``err.tokens``: ids generated so far).
     """
-    vocab = _int32(vocab_size, "vocab_size")
-    if vocab <= 0:
-        raise InvalidArgumentError(_ffi.SPECDEC_ERR_INVALID_ARGUMENT, f"vocab_size must be positive, not {vocab}")
+    vocab = positive_int32(vocab_size, "vocab_size")
     for method in ("prefill", "score"):
         if not callable(getattr(verifier, method, None)):
             raise InvalidArgumentError(
                 _ffi.SPECDEC_ERR_INVALID_ARGUMENT, f"the verifier has no {method}() method"
             )
-    prompt, n_prompt = _id_array(prompt_ids, "prompt_ids")
-    stops, n_stops = _id_array(stop_tokens, "stop_tokens")
-    params = _generate_params(
-        max_new_tokens, temperature, top_k, top_p, min_p, repetition_penalty, seed, stops, n_stops, stop_at_eos
+    prompt, n_prompt = id_array(prompt_ids, "prompt_ids")
+    params = generate_params(
+        max_new_tokens, temperature, top_k, top_p, min_p, repetition_penalty, seed, stop_tokens, stop_at_eos
     )
-    spec, custom = speculative_params(
-        drafter,
-        draft_length=draft_length,
-        acceptance=acceptance,
-        beta=beta,
-        tau=tau,
-        adaptive=adaptive,
-        ngram_min=ngram_min,
-        ngram_max=ngram_max,
-    )
-    state = None
-    trampoline = None
-    if on_token is not None:
-        if not callable(on_token):
-            raise InvalidArgumentError(_ffi.SPECDEC_ERR_INVALID_ARGUMENT, "on_token must be callable")
-        state = _CallbackState(on_token)
-        trampoline = _ffi.specdec_token_callback(state)
-        params.callback = trampoline
+    # No draft model: the verifier is the only model here.
+    spec = speculative_params(drafter, None, draft_length, acceptance, beta, tau, adaptive, ngram_min, ngram_max)
+    stream = TokenStream.attach(params, on_token)
     call = _VerifierCall(verifier, vocab)
-    cap = max(params.max_new_tokens, 1)
-    out = (ctypes.c_int32 * cap)()
-    n_out = ctypes.c_int32(0)
-    raw_stats = _ffi.specdec_stats_t()
-    raw_stats.struct_size = ctypes.sizeof(raw_stats)
-    lib = _ffi.lib()
-    drafter_failure = None
-    if custom is not None:
-        spec.custom_drafter = custom._acquire()
-    try:
-        code = lib.specdec_generate_with_verifier(
-            ctypes.byref(call.vtable), None, vocab, prompt, n_prompt, ctypes.byref(params), ctypes.byref(spec),
-            out, cap, ctypes.byref(n_out), ctypes.byref(raw_stats),
+    out = TokenOutput(params)
+    raw_stats = sized(_ffi.specdec_stats_t)
+    with spec.drafting():
+        code = _ffi.lib().specdec_generate_with_verifier(
+            ctypes.byref(call.vtable), None, vocab, prompt, n_prompt, ctypes.byref(params), spec.ref,
+            *out.arguments(), ctypes.byref(raw_stats),
         )
-    finally:
-        if custom is not None:
-            drafter_failure = custom._release()
-    message = _ffi.decode(lib.specdec_last_error_message()) if code != _ffi.SPECDEC_OK else ""
-    tokens = list(out[: max(0, min(n_out.value, cap))])
-    del trampoline
-    callback_exc = state.exc if state is not None else None
+    message = last_message() if code != _ffi.SPECDEC_OK else ""
+    tokens = out.tokens()
+    callback_exc = raised_by(stream)
     if callback_exc is None and call.exc is not None:
-        _raise_for_status(code, message, tokens, None, call.exc, "verifier")
-    _raise_for_status(code, message, tokens, callback_exc, drafter_failure)
+        raise_for_status(code, message, tokens, None, call.exc, "verifier")
+    raise_for_status(code, message, tokens, callback_exc, spec.drafter_failure)
     return tokens, Stats.from_raw(raw_stats)

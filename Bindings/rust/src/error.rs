@@ -2,7 +2,6 @@
 
 use std::ffi::CStr;
 use std::fmt;
-use std::os::raw::c_char;
 
 use crate::ffi;
 
@@ -100,6 +99,22 @@ impl Error {
         self
     }
 
+    /// `ErrorCode::Callback` with a host callback's own reason in front of the
+    /// library's message (the library only knows that the callback failed), keeping
+    /// the partial tokens.
+    pub(crate) fn with_reason(self, reason: String) -> Error {
+        let message = if self.message.is_empty() {
+            reason
+        } else {
+            format!("{reason} ({})", self.message)
+        };
+        Error {
+            code: ErrorCode::Callback,
+            message,
+            partial_tokens: self.partial_tokens,
+        }
+    }
+
     /// The failure code.
     pub fn code(&self) -> ErrorCode {
         self.code
@@ -112,7 +127,9 @@ impl Error {
 
     /// `specdec_status_string` of the code.
     pub fn status_string(&self) -> String {
-        crate::status_string(self.status())
+        // SAFETY: thread-safe; a static NUL-terminated string, never NULL.
+        let text = unsafe { CStr::from_ptr(ffi::specdec_status_string(self.status())) };
+        text.to_string_lossy().into_owned()
     }
 
     /// The detailed message.
@@ -138,36 +155,3 @@ impl fmt::Display for Error {
 }
 
 impl std::error::Error for Error {}
-
-/// Copies a library-owned C string ("" for NULL).
-pub(crate) fn c_str(ptr: *const c_char) -> String {
-    if ptr.is_null() {
-        return String::new();
-    }
-    // SAFETY: the library returns NUL-terminated strings valid until its next call.
-    unsafe { CStr::from_ptr(ptr) }
-        .to_string_lossy()
-        .into_owned()
-}
-
-/// `Ok(())` for SPECDEC_OK, else an Error whose message is the session's own (when
-/// `session` is given and its message is non-empty) or the thread's last message.
-pub(crate) fn check(status: i32, session: Option<*const ffi::specdec_session_t>) -> Result<()> {
-    match ErrorCode::from_status(status) {
-        None => Ok(()),
-        Some(code) => Err(Error::new(code, last_message(session))),
-    }
-}
-
-pub(crate) fn last_message(session: Option<*const ffi::specdec_session_t>) -> String {
-    let mut message = String::new();
-    if let Some(s) = session {
-        // SAFETY: `s` is a live session owned by the caller.
-        message = c_str(unsafe { ffi::specdec_session_error_message(s) });
-    }
-    if message.is_empty() {
-        // SAFETY: no arguments; thread-local message owned by the library.
-        message = c_str(unsafe { ffi::specdec_last_error_message() });
-    }
-    message
-}

@@ -175,9 +175,9 @@ extern "C" {
 // Models
 // ---------------------------------------------------------------------------
 
-opaque_handle!(specdec_model, specdec_model_t, specdec_model_destroy(model));
+opaque_handle! { specdec_model, specdec_model_t, specdec_model_destroy(model) }
 
-// ABI 3: weight precision and kernel path at load.
+// Weight precision and kernel path at load (ABI 3), architectures.
 constants!(i32 {
     SPECDEC_WEIGHTS_AUTO = 0,
     SPECDEC_WEIGHTS_FP32 = 1,
@@ -189,6 +189,14 @@ constants!(i32 {
     SPECDEC_KERNELS_AVX512 = 3,
     SPECDEC_KERNELS_AVX512_BF16 = 4,
     SPECDEC_KERNELS_AMX = 5,
+    SPECDEC_ARCH_UNKNOWN = 0,
+    SPECDEC_ARCH_LLAMA = 1,
+    SPECDEC_ARCH_GPT2 = 2,
+    /// Marian / fairseq transformer (encoder-decoder, ABI 2).
+    SPECDEC_ARCH_MARIAN = 3,
+    /// BART (encoder-decoder, ABI 2).
+    SPECDEC_ARCH_BART = 4,
+    SPECDEC_ARCH_SPEC_DRAFTER = 5,
 });
 
 params_struct!(
@@ -205,17 +213,6 @@ constructors! {
     specdec_model_load(dir: *const c_char, params: *const specdec_model_params_t)
         => out_model: specdec_model_t;
 }
-
-constants!(i32 {
-    SPECDEC_ARCH_UNKNOWN = 0,
-    SPECDEC_ARCH_LLAMA = 1,
-    SPECDEC_ARCH_GPT2 = 2,
-    /// Marian / fairseq transformer (encoder-decoder, ABI 2).
-    SPECDEC_ARCH_MARIAN = 3,
-    /// BART (encoder-decoder, ABI 2).
-    SPECDEC_ARCH_BART = 4,
-    SPECDEC_ARCH_SPEC_DRAFTER = 5,
-});
 
 sized_struct!(
     #[derive(Default, PartialEq)]
@@ -258,21 +255,18 @@ extern "C" {
     pub fn specdec_model_context_length(model: *const specdec_model_t) -> i32;
     pub fn specdec_model_bos_token(model: *const specdec_model_t) -> i32;
     pub fn specdec_model_eos_token(model: *const specdec_model_t) -> i32;
+    pub fn specdec_model_type(model: *const specdec_model_t) -> *const c_char;
 }
 
 counted_buffers! {
     specdec_model_eos_tokens(model: *const specdec_model_t) => [i32];
 }
 
-extern "C" {
-    pub fn specdec_model_type(model: *const specdec_model_t) -> *const c_char;
-}
-
 // ---------------------------------------------------------------------------
 // Sessions
 // ---------------------------------------------------------------------------
 
-opaque_handle!(specdec_session, specdec_session_t, specdec_session_destroy(session));
+opaque_handle! { specdec_session, specdec_session_t, specdec_session_destroy(session) }
 
 constants!(i32 {
     SPECDEC_ARENA_AUTO = 0,
@@ -301,13 +295,6 @@ extern "C" {
     pub fn specdec_session_capacity(session: *const specdec_session_t) -> i32;
     pub fn specdec_session_arena_backend(session: *const specdec_session_t) -> *const c_char;
     pub fn specdec_session_error_message(session: *const specdec_session_t) -> *const c_char;
-}
-
-counted_buffers! {
-    specdec_session_tokens(session: *const specdec_session_t) => [i32];
-}
-
-extern "C" {
     pub fn specdec_session_truncate(session: *mut specdec_session_t, length: i32)
         -> specdec_status;
     pub fn specdec_session_eval(
@@ -318,6 +305,10 @@ extern "C" {
         logits: *mut f32,
         logits_cap: usize,
     ) -> specdec_status;
+}
+
+counted_buffers! {
+    specdec_session_tokens(session: *const specdec_session_t) => [i32];
 }
 
 // ---------------------------------------------------------------------------
@@ -415,7 +406,7 @@ constants!(i32 {
     SPECDEC_ACCEPT_TOPK = 2,
 });
 
-opaque_handle!(specdec_drafter, specdec_drafter_t, specdec_drafter_destroy(drafter));
+opaque_handle! { specdec_drafter, specdec_drafter_t, specdec_drafter_destroy(drafter) }
 
 params_struct!(
     specdec_speculative_params_t = specdec_speculative_default_params() {
@@ -532,7 +523,7 @@ extern "C" {
 // export these functions; they are only linked when used.
 // ---------------------------------------------------------------------------
 
-opaque_handle!(specdec_tokenizer, specdec_tokenizer_t, specdec_tokenizer_destroy(tokenizer));
+opaque_handle! { specdec_tokenizer, specdec_tokenizer_t, specdec_tokenizer_destroy(tokenizer) }
 
 constructors! {
     specdec_tokenizer_load(path: *const c_char) => out_tokenizer: specdec_tokenizer_t;
@@ -558,6 +549,11 @@ extern "C" {
         tokenizer: *const specdec_tokenizer_t,
         which: i32,
     ) -> i32;
+    pub fn specdec_piece_to_token(
+        tokenizer: *const specdec_tokenizer_t,
+        piece: *const c_char,
+        out_id: *mut i32,
+    ) -> specdec_status;
 }
 
 counted_buffers! {
@@ -577,14 +573,6 @@ text_buffers! {
         skip_special: i32
     );
     specdec_token_to_piece(tokenizer: *const specdec_tokenizer_t, id: i32);
-}
-
-extern "C" {
-    pub fn specdec_piece_to_token(
-        tokenizer: *const specdec_tokenizer_t,
-        piece: *const c_char,
-        out_id: *mut i32,
-    ) -> specdec_status;
 }
 
 /// `int32_t (*specdec_text_callback)(void *user_data, const char *text, size_t len)`.

@@ -1,28 +1,7 @@
-//! Generation options, the streaming callback's control value and statistics.
+//! Options of a generate call and the statistics it leaves.
 
+use crate::convert::{ptr_or_null, SizedDefault};
 use crate::ffi;
-
-/// What a streaming callback tells the generator.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
-pub enum Control {
-    /// Go on generating.
-    Continue,
-    /// End generation normally; the current token is kept.
-    Stop,
-    /// Report a failure: generation ends with `ErrorCode::Callback`.
-    Abort,
-}
-
-impl From<bool> for Control {
-    /// `true` stops, `false` continues.
-    fn from(stop: bool) -> Control {
-        if stop {
-            Control::Stop
-        } else {
-            Control::Continue
-        }
-    }
-}
 
 /// Sampling and stopping options of a generate call (builder style).
 ///
@@ -46,8 +25,7 @@ impl Default for GenerateOptions {
     /// The library's defaults (`specdec_generate_default_params`): greedy, 128 tokens,
     /// stop at EOS.
     fn default() -> Self {
-        // SAFETY: cannot fail.
-        let raw = unsafe { ffi::specdec_generate_default_params() };
+        let raw = ffi::specdec_generate_params_t::sized_default();
         GenerateOptions {
             max_new_tokens: raw.max_new_tokens,
             temperature: raw.temperature,
@@ -120,26 +98,21 @@ impl GenerateOptions {
 
     /// The raw params (without callback); `stop_tokens` points into `self`.
     pub(crate) fn to_raw(&self) -> ffi::specdec_generate_params_t {
-        // SAFETY: cannot fail.
-        let mut raw = unsafe { ffi::specdec_generate_default_params() };
-        raw.struct_size = std::mem::size_of::<ffi::specdec_generate_params_t>() as u32;
-        raw.max_new_tokens = self.max_new_tokens;
-        raw.temperature = self.temperature;
-        raw.top_k = self.top_k;
-        raw.top_p = self.top_p;
-        raw.min_p = self.min_p;
-        raw.repetition_penalty = self.repetition_penalty;
-        raw.seed = self.seed;
-        raw.stop_tokens = if self.stop_tokens.is_empty() {
-            std::ptr::null()
-        } else {
-            self.stop_tokens.as_ptr()
-        };
-        raw.n_stop_tokens = self.stop_tokens.len() as i32;
-        raw.stop_at_eos = self.stop_at_eos as i32;
-        raw.callback = None;
-        raw.callback_user_data = std::ptr::null_mut();
-        raw
+        ffi::specdec_generate_params_t {
+            max_new_tokens: self.max_new_tokens,
+            temperature: self.temperature,
+            top_k: self.top_k,
+            top_p: self.top_p,
+            min_p: self.min_p,
+            repetition_penalty: self.repetition_penalty,
+            seed: self.seed,
+            stop_tokens: ptr_or_null(&self.stop_tokens),
+            n_stop_tokens: self.stop_tokens.len() as i32,
+            stop_at_eos: self.stop_at_eos as i32,
+            callback: None,
+            callback_user_data: std::ptr::null_mut(),
+            ..ffi::specdec_generate_params_t::sized_default()
+        }
     }
 }
 

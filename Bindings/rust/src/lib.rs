@@ -36,23 +36,40 @@
 //! The library is linked by `build.rs` from `$SPECDEC_LIB_DIR` or the repository's
 //! `dist/lib`; see there.
 
+// The layers, lowest first: each module uses only the ones before it (checked by
+// tests/layering.rs).
 pub mod ffi;
-
+// Error and ErrorCode.
 mod error;
+// Argument conversion shared by the wrappers: strings, counts, buffers, statuses.
+mod convert;
+// Rust closures behind C callbacks; Control.
+mod callback;
+// GenerateOptions and Stats.
 mod generate;
+// Model, its params and info.
 mod model;
-mod seq2seq;
-mod session;
-mod speculative;
-mod text;
+// Tokenizer and Rust TokenizerSources; Model::tokenizer.
 mod tokenizer;
+// Drafter and Rust DraftSources.
+mod drafter;
+// Session: KV cache, eval, plain generation; Model::session.
+mod session;
+// Speculation and Session::generate_speculative.
+mod speculative;
+// Encoder-decoder sessions: translate, beam search.
+mod seq2seq;
+// Text in, text out: Session::generate_text.
+mod text;
 
+pub use callback::Control;
+pub use drafter::{DraftSource, Drafter};
 pub use error::{Error, ErrorCode, Result, SpecDecError};
-pub use generate::{Control, GenerateOptions, Stats, StopReason};
+pub use generate::{GenerateOptions, Stats, StopReason};
 pub use model::{Architecture, KernelPath, Model, ModelInfo, ModelParams, WeightPrecision};
 pub use seq2seq::{BeamOptions, EarlyStopping, Hypothesis};
 pub use session::{ArenaBackend, Logits, Session, SessionParams};
-pub use speculative::{Acceptance, DraftSource, Drafter, DrafterKind, Speculation};
+pub use speculative::{Acceptance, DrafterKind, Speculation};
 pub use text::TextOptions;
 pub use tokenizer::{SpecialToken, Tokenizer, TokenizerSource};
 
@@ -72,7 +89,7 @@ pub fn version_number() -> u32 {
 /// Runtime `specdec_version_string()` of the linked library.
 pub fn version_string() -> String {
     // SAFETY: thread-safe, static string.
-    error::c_str(unsafe { ffi::specdec_version_string() })
+    convert::c_str(unsafe { ffi::specdec_version_string() })
 }
 
 /// Runtime `specdec_abi_version()` of the linked library.
@@ -84,10 +101,10 @@ pub fn abi_version() -> u32 {
 /// `specdec_status_string(status)`: static text for a status code.
 pub fn status_string(status: i32) -> String {
     // SAFETY: thread-safe, never NULL.
-    error::c_str(unsafe { ffi::specdec_status_string(status) })
+    convert::c_str(unsafe { ffi::specdec_status_string(status) })
 }
 
 /// The calling thread's last error message (`specdec_last_error_message`).
 pub fn last_error_message() -> String {
-    error::last_message(None)
+    convert::last_message(None)
 }

@@ -1,13 +1,11 @@
 //! `Model`: a loaded, immutable model, shareable across threads and sessions.
 
-use std::ffi::CString;
 use std::path::Path;
 use std::ptr::{self, NonNull};
 
-use crate::error::{c_str, check, Error, ErrorCode, Result};
+use crate::convert::{c_str, check, created, fill_counted, length, path_cstring, SizedDefault};
+use crate::error::Result;
 use crate::ffi;
-use crate::session::{Session, SessionParams};
-use crate::tokenizer::Tokenizer;
 
 /// Model architecture (`SPECDEC_ARCH_*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
@@ -140,7 +138,10 @@ impl KernelPath {
     }
 
     fn from_raw(value: i32) -> KernelPath {
-        KernelPath::ALL.into_iter().find(|p| p.raw() == value).unwrap_or(KernelPath::Auto)
+        KernelPath::ALL
+            .into_iter()
+            .find(|p| p.raw() == value)
+            .unwrap_or(KernelPath::Auto)
     }
 
     /// The library's name for the path ("avx512_bf16", ...).
@@ -174,8 +175,7 @@ pub struct ModelParams {
 
 impl Default for ModelParams {
     fn default() -> Self {
-        // SAFETY: cannot fail.
-        let raw = unsafe { ffi::specdec_model_default_params() };
+        let raw = ffi::specdec_model_params_t::sized_default();
         ModelParams {
             use_mmap: raw.use_mmap != 0,
             weights: WeightPrecision::from_raw(raw.weight_precision),
@@ -205,23 +205,17 @@ impl Model {
 
     /// Loads a model.
     pub fn load_with(dir: impl AsRef<Path>, params: ModelParams) -> Result<Model> {
-        let dir = dir.as_ref();
-        let c_dir = path_to_cstring(dir)?;
-        // SAFETY: cannot fail.
-        let mut raw = unsafe { ffi::specdec_model_default_params() };
-        raw.use_mmap = params.use_mmap as i32;
-        raw.weight_precision = params.weights.raw();
-        raw.kernel_path = params.kernels.raw();
+        let c_dir = path_cstring(dir.as_ref(), "model path")?;
+        let raw = ffi::specdec_model_params_t {
+            use_mmap: params.use_mmap as i32,
+            weight_precision: params.weights.raw(),
+            kernel_path: params.kernels.raw(),
+            ..ffi::specdec_model_params_t::sized_default()
+        };
         let mut out: *mut ffi::specdec_model_t = ptr::null_mut();
         // SAFETY: valid NUL-terminated path, params and out-pointer for the call.
         let status = unsafe { ffi::specdec_model_load(c_dir.as_ptr(), &raw, &mut out) };
-        check(status, None)?;
-        let ptr = NonNull::new(out).ok_or_else(|| {
-            Error::new(
-                ErrorCode::Internal,
-                "specdec_model_load returned OK without a model",
-            )
-        })?;
+        let ptr = created(status, out, "specdec_model_load")?;
         Ok(Model { ptr })
     }
 
@@ -232,10 +226,7 @@ impl Model {
 
     /// `specdec_model_get_info`.
     pub fn info(&self) -> ModelInfo {
-        let mut raw = ffi::specdec_model_info_t {
-            struct_size: std::mem::size_of::<ffi::specdec_model_info_t>() as u32,
-            ..Default::default()
-        };
+        let mut raw = ffi::specdec_model_info_t::sized_default();
         // SAFETY: live model, out-struct with its size set. Cannot fail for a live model.
         let status = unsafe { ffi::specdec_model_get_info(self.as_ptr(), &mut raw) };
         debug_assert_eq!(status, ffi::SPECDEC_OK);
@@ -263,12 +254,12 @@ impl Model {
 
     pub fn vocab_size(&self) -> usize {
         // SAFETY: live model.
-        unsafe { ffi::specdec_model_vocab_size(self.as_ptr()) }.max(0) as usize
+        length(unsafe { ffi::specdec_model_vocab_size(self.as_ptr()) })
     }
 
     pub fn context_length(&self) -> usize {
         // SAFETY: live model.
-        unsafe { ffi::specdec_model_context_length(self.as_ptr()) }.max(0) as usize
+        length(unsafe { ffi::specdec_model_context_length(self.as_ptr()) })
     }
 
     pub fn bos_token(&self) -> Option<i32> {
@@ -284,26 +275,12 @@ impl Model {
 
     /// Every EOS id of the model (config.json may list several).
     pub fn eos_tokens(&self) -> Result<Vec<i32>> {
-        let mut buf = vec![0i32; 8];
-        loop {
-            let mut n = 0i32;
-            // SAFETY: live model; buf holds buf.len() ids.
-            let status = unsafe {
-                ffi::specdec_model_eos_tokens(
-                    self.as_ptr(),
-                    buf.as_mut_ptr(),
-                    buf.len() as i32,
-                    &mut n,
-                )
-            };
-            if status == ffi::SPECDEC_ERR_BUFFER_TOO_SMALL && n as usize > buf.len() {
-                buf.resize(n as usize, 0);
-                continue;
-            }
-            check(status, None)?;
-            buf.truncate(n.max(0) as usize);
-            return Ok(buf);
-        }
+        let (status, ids) = fill_counted(8, |buf, cap, needed| {
+            // SAFETY: live model; buf holds cap ids.
+            unsafe { ffi::specdec_model_eos_tokens(self.as_ptr(), buf, cap, needed) }
+        })?;
+        check(status, None)?;
+        Ok(ids)
     }
 
     /// Architecture name from config.json ("llama", "mistral", "qwen2", "gpt2").
@@ -316,18 +293,6 @@ impl Model {
     pub fn is_encoder_decoder(&self) -> bool {
         self.info().is_encoder_decoder
     }
-
-    /// The tokenizer found in the model's directory (`specdec_model_get_tokenizer`), as
-    /// a new reference that may outlive the model. `ErrorCode::Unsupported` when the
-    /// directory has none (or it failed to load: the message says why).
-    pub fn tokenizer(&self) -> Result<Tokenizer> {
-        Tokenizer::from_model(self)
-    }
-
-    /// A session with default parameters (shorthand for `Session::new`).
-    pub fn session(&self) -> Result<Session<'_>> {
-        Session::new(self, &SessionParams::default())
-    }
 }
 
 impl Drop for Model {
@@ -335,20 +300,4 @@ impl Drop for Model {
         // SAFETY: owned handle; every Session borrowing it has been dropped.
         unsafe { ffi::specdec_model_destroy(self.ptr.as_ptr()) }
     }
-}
-
-fn path_to_cstring(path: &Path) -> Result<CString> {
-    #[cfg(unix)]
-    let bytes = {
-        use std::os::unix::ffi::OsStrExt;
-        path.as_os_str().as_bytes().to_vec()
-    };
-    #[cfg(not(unix))]
-    let bytes = path.to_string_lossy().into_owned().into_bytes();
-    CString::new(bytes).map_err(|_| {
-        Error::new(
-            ErrorCode::InvalidArgument,
-            format!("model path contains a NUL byte: {}", path.display()),
-        )
-    })
 }

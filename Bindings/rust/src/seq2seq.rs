@@ -4,11 +4,13 @@
 use std::os::raw::c_void;
 use std::ptr;
 
-use crate::error::{Error, ErrorCode, Result};
+use crate::callback::{token_callback, Control, Streaming};
+use crate::convert::{count, length, ptr_or_null, SizedDefault};
+use crate::error::Result;
 use crate::ffi;
-use crate::generate::{Control, GenerateOptions};
-use crate::session::{count, streaming_result, trampoline, CallbackState, ModelKind, Session};
-use crate::speculative::{merge_drafter_failure, Speculation};
+use crate::generate::GenerateOptions;
+use crate::session::{ModelKind, Session};
+use crate::speculative::{with_speculation, Speculation};
 
 /// When beam search stops (`SPECDEC_EARLY_STOP_*`), as transformers' `early_stopping`.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -69,8 +71,7 @@ pub struct BeamOptions {
 
 impl Default for BeamOptions {
     fn default() -> Self {
-        // SAFETY: cannot fail.
-        let raw = unsafe { ffi::specdec_beam_default_params() };
+        let raw = ffi::specdec_beam_params_t::sized_default();
         BeamOptions {
             beam_size: raw.beam_size,
             max_new_tokens: raw.max_new_tokens,
@@ -107,15 +108,14 @@ impl BeamOptions {
     }
 
     fn to_raw(self) -> ffi::specdec_beam_params_t {
-        // SAFETY: cannot fail.
-        let mut raw = unsafe { ffi::specdec_beam_default_params() };
-        raw.struct_size = std::mem::size_of::<ffi::specdec_beam_params_t>() as u32;
-        raw.beam_size = self.beam_size;
-        raw.max_new_tokens = self.max_new_tokens;
-        raw.length_penalty = self.length_penalty;
-        raw.early_stopping = self.early_stopping.raw();
-        raw.num_return = self.num_return;
-        raw
+        ffi::specdec_beam_params_t {
+            beam_size: self.beam_size,
+            max_new_tokens: self.max_new_tokens,
+            length_penalty: self.length_penalty,
+            early_stopping: self.early_stopping.raw(),
+            num_return: self.num_return,
+            ..ffi::specdec_beam_params_t::sized_default()
+        }
     }
 }
 
@@ -142,13 +142,7 @@ impl<'m> Session<'m> {
         let n = count(source.len(), "n_source")?;
         // SAFETY: live session; source holds n ids.
         let status = unsafe { ffi::specdec_session_set_source(self.as_ptr(), source.as_ptr(), n) };
-        match ErrorCode::from_status(status) {
-            None => Ok(()),
-            Some(code) => Err(Error::new(
-                code,
-                self.failure_message(code, ModelKind::EncoderDecoder),
-            )),
-        }
+        self.check_call(status, ModelKind::EncoderDecoder)
     }
 
     /// Generates the target sequence for `source` on an encoder-decoder model
@@ -192,20 +186,16 @@ impl<'m> Session<'m> {
     where
         F: FnMut(i32, i32) -> Control,
     {
-        let mut state = CallbackState {
-            f: on_token,
-            panic: None,
-            aborted: false,
-        };
+        let mut stream = Streaming::new(on_token);
         let result = self.run_seq2seq(
             source,
             prefix,
             options,
             spec,
-            Some(trampoline::<F>),
-            &mut state as *mut CallbackState<F> as *mut c_void,
+            Some(token_callback::<F>),
+            stream.user_data(),
         );
-        streaming_result(result, &mut state.panic, state.aborted)
+        stream.finish(result, "token callback")
     }
 
     fn run_seq2seq(
@@ -219,44 +209,37 @@ impl<'m> Session<'m> {
     ) -> Result<Vec<i32>> {
         let n_source = count(source.len(), "n_source")?;
         let n_prefix = count(prefix.len(), "n_prefix")?;
-        let raw_spec = spec.map(|s| s.to_raw());
-        let custom = spec.and_then(|s| s.custom_drafter());
-        if let Some(drafter) = custom {
-            drafter.enter()?;
-        }
-        let result = self.run_tokens(
-            options,
-            callback,
-            user_data,
-            ModelKind::EncoderDecoder,
-            |session, raw, out, cap, n_out| {
-                // SAFETY: live session; source/prefix hold n_source/n_prefix ids; raw,
-                // raw_spec (and what they point to) and the callback state live for the
-                // call; out holds cap ids.
-                unsafe {
-                    ffi::specdec_generate_seq2seq(
-                        session,
-                        source.as_ptr(),
-                        n_source,
-                        if prefix.is_empty() {
-                            ptr::null()
-                        } else {
-                            prefix.as_ptr()
-                        },
-                        n_prefix,
-                        raw,
-                        raw_spec.as_ref().map_or(ptr::null(), |s| s as *const _),
-                        out,
-                        cap,
-                        n_out,
-                    )
-                }
+        with_speculation(
+            spec,
+            |ids| ids,
+            |spec| {
+                self.run_tokens(
+                    options,
+                    callback,
+                    user_data,
+                    ModelKind::EncoderDecoder,
+                    |session, raw, out, cap, n_out| {
+                        // SAFETY: live session; source/prefix hold n_source/n_prefix ids; raw,
+                        // spec (and what they point to) and the callback state live for the
+                        // call; out holds cap ids.
+                        unsafe {
+                            ffi::specdec_generate_seq2seq(
+                                session,
+                                source.as_ptr(),
+                                n_source,
+                                ptr_or_null(prefix),
+                                n_prefix,
+                                raw,
+                                spec,
+                                out,
+                                cap,
+                                n_out,
+                            )
+                        }
+                    },
+                )
             },
-        );
-        match custom {
-            Some(drafter) => merge_drafter_failure(result, drafter.leave()),
-            None => result,
-        }
+        )
     }
 
     /// Beam search on an encoder-decoder model (`specdec_beam_search`), identical to
@@ -292,15 +275,10 @@ impl<'m> Session<'m> {
                 &mut n,
             )
         };
-        if let Some(code) = ErrorCode::from_status(status) {
-            return Err(Error::new(
-                code,
-                self.failure_message(code, ModelKind::EncoderDecoder),
-            ));
-        }
-        Ok((0..(n.max(0) as usize).min(k))
+        self.check_call(status, ModelKind::EncoderDecoder)?;
+        Ok((0..length(n).min(k))
             .map(|i| {
-                let len = (lengths[i].max(0) as usize).min(per);
+                let len = length(lengths[i]).min(per);
                 Hypothesis {
                     tokens: tokens[i * per..i * per + len].to_vec(),
                     score: scores[i],

@@ -1,15 +1,16 @@
 //! `Session`: one sequence's KV cache, sampler state and statistics.
 
-use std::any::Any;
 use std::os::raw::c_void;
-use std::panic::{self, AssertUnwindSafe};
 use std::ptr::{self, NonNull};
 
-use crate::error::{c_str, check, last_message, Error, ErrorCode, Result};
+use crate::callback::{token_callback, Control, Streaming};
+use crate::convert::{
+    c_str, check, count, created, fill_counted, last_message, length, SizedDefault,
+};
+use crate::error::{Error, ErrorCode, Result};
 use crate::ffi;
-use crate::generate::{Control, GenerateOptions, Stats};
+use crate::generate::{GenerateOptions, Stats};
 use crate::model::Model;
-use crate::speculative::{merge_drafter_failure, Speculation};
 
 /// Where a session's memory comes from (`SPECDEC_ARENA_*`).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Default)]
@@ -116,102 +117,22 @@ pub struct Session<'m> {
 // SAFETY: a session may move between threads; it is used by one at a time.
 unsafe impl Send for Session<'_> {}
 
-pub(crate) fn count(n: usize, what: &str) -> Result<i32> {
-    i32::try_from(n).map_err(|_| {
-        Error::new(
-            ErrorCode::InvalidArgument,
-            format!("{what}: {n} does not fit in int32"),
-        )
-    })
-}
-
-pub(crate) struct CallbackState<F> {
-    pub(crate) f: F,
-    pub(crate) panic: Option<Box<dyn Any + Send>>,
-    pub(crate) aborted: bool,
-}
-
-/// The C callback: runs the closure, and never lets a panic unwind into C.
-pub(crate) unsafe extern "C" fn trampoline<F>(user_data: *mut c_void, token: i32, index: i32) -> i32
-where
-    F: FnMut(i32, i32) -> Control,
-{
-    // SAFETY: user_data is the &mut CallbackState<F> that generate_streaming passed,
-    // alive for the whole specdec_generate call, on this thread.
-    let state = unsafe { &mut *(user_data as *mut CallbackState<F>) };
-    let f = &mut state.f;
-    match panic::catch_unwind(AssertUnwindSafe(|| f(token, index))) {
-        Ok(Control::Continue) => ffi::SPECDEC_CALLBACK_CONTINUE,
-        Ok(Control::Stop) => ffi::SPECDEC_CALLBACK_STOP,
-        Ok(Control::Abort) => {
-            state.aborted = true;
-            -1
-        }
-        Err(payload) => {
-            state.panic = Some(payload);
-            -1
-        }
-    }
-}
-
-/// The result of a streaming call, with the closure's panic or abort in the message.
-pub(crate) fn streaming_result(
-    result: Result<Vec<i32>>,
-    panic: &mut Option<Box<dyn Any + Send>>,
-    aborted: bool,
-) -> Result<Vec<i32>> {
-    match result {
-        Err(err) if err.code() == ErrorCode::Callback => {
-            let reason = if let Some(payload) = panic.take() {
-                format!("token callback panicked: {}", panic_text(payload.as_ref()))
-            } else if aborted {
-                "token callback returned Control::Abort".to_string()
-            } else {
-                String::new()
-            };
-            let message = match (reason.is_empty(), err.message().is_empty()) {
-                (true, _) => err.message().to_string(),
-                (false, true) => reason,
-                (false, false) => format!("{reason} ({})", err.message()),
-            };
-            let tokens = err.partial_tokens().to_vec();
-            Err(Error::new(ErrorCode::Callback, message).with_partial_tokens(tokens))
-        }
-        other => other,
-    }
-}
-
-pub(crate) fn panic_text(payload: &(dyn Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "a non-string panic payload".to_string()
-    }
-}
-
 impl<'m> Session<'m> {
     /// Creates a session; its memory is allocated once, here.
     pub fn new(model: &'m Model, params: &SessionParams) -> Result<Session<'m>> {
-        // SAFETY: cannot fail.
-        let mut raw = unsafe { ffi::specdec_session_default_params() };
-        raw.kv_capacity = params.kv_capacity;
-        raw.n_threads = params.n_threads;
-        raw.arena_backend = params.arena_backend.raw();
+        let mut raw = ffi::specdec_session_params_t {
+            kv_capacity: params.kv_capacity,
+            n_threads: params.n_threads,
+            arena_backend: params.arena_backend.raw(),
+            ..ffi::specdec_session_params_t::sized_default()
+        };
         if let Some(n) = params.max_batch {
             raw.max_batch = n;
         }
         let mut out: *mut ffi::specdec_session_t = ptr::null_mut();
         // SAFETY: live model, params and out-pointer valid for the call.
         let status = unsafe { ffi::specdec_session_create(model.as_ptr(), &raw, &mut out) };
-        check(status, None)?;
-        let ptr = NonNull::new(out).ok_or_else(|| {
-            Error::new(
-                ErrorCode::Internal,
-                "specdec_session_create returned OK without a session",
-            )
-        })?;
+        let ptr = created(status, out, "specdec_session_create")?;
         Ok(Session {
             ptr,
             model,
@@ -236,7 +157,7 @@ impl<'m> Session<'m> {
     /// Tokens currently held in the KV cache.
     pub fn len(&self) -> usize {
         // SAFETY: live session.
-        unsafe { ffi::specdec_session_length(self.as_ptr()) }.max(0) as usize
+        length(unsafe { ffi::specdec_session_length(self.as_ptr()) })
     }
 
     pub fn is_empty(&self) -> bool {
@@ -246,7 +167,7 @@ impl<'m> Session<'m> {
     /// KV capacity in tokens.
     pub fn capacity(&self) -> usize {
         // SAFETY: live session.
-        unsafe { ffi::specdec_session_capacity(self.as_ptr()) }.max(0) as usize
+        length(unsafe { ffi::specdec_session_capacity(self.as_ptr()) })
     }
 
     /// "jemalloc" or "mmap": where this session's memory comes from.
@@ -263,34 +184,17 @@ impl<'m> Session<'m> {
 
     /// The token ids held in the KV cache, in cache order.
     pub fn tokens(&self) -> Result<Vec<i32>> {
-        let mut buf = vec![0i32; self.len().max(1)];
-        loop {
-            let mut n = 0i32;
-            // SAFETY: live session; buf holds buf.len() ids.
-            let status = unsafe {
-                ffi::specdec_session_tokens(
-                    self.as_ptr(),
-                    buf.as_mut_ptr(),
-                    count(buf.len(), "cap")?,
-                    &mut n,
-                )
-            };
-            if status == ffi::SPECDEC_ERR_BUFFER_TOO_SMALL && n as usize > buf.len() {
-                buf.resize(n as usize, 0);
-                continue;
-            }
-            self.check(status)?;
-            buf.truncate(n.max(0) as usize);
-            return Ok(buf);
-        }
+        let (status, ids) = fill_counted(self.len(), |buf, cap, needed| {
+            // SAFETY: live session; buf holds cap ids.
+            unsafe { ffi::specdec_session_tokens(self.as_ptr(), buf, cap, needed) }
+        })?;
+        self.check(status)?;
+        Ok(ids)
     }
 
     /// Statistics of the most recent generate call.
     pub fn stats(&self) -> Result<Stats> {
-        let mut raw = ffi::specdec_stats_t {
-            struct_size: std::mem::size_of::<ffi::specdec_stats_t>() as u32,
-            ..Default::default()
-        };
+        let mut raw = ffi::specdec_stats_t::sized_default();
         // SAFETY: live session, out-struct with its size set.
         self.check(unsafe { ffi::specdec_session_get_stats(self.as_ptr(), &mut raw) })?;
         Ok(Stats::from(raw))
@@ -299,26 +203,12 @@ impl<'m> Session<'m> {
     /// Acceptance rate of the last request per draft depth (index 0 = first draft
     /// token); empty after plain decoding (`specdec_session_acceptance_by_depth`).
     pub fn acceptance_by_depth(&self) -> Result<Vec<f64>> {
-        let mut buf = vec![0f64; 16];
-        loop {
-            let mut n = 0i32;
-            // SAFETY: live session; buf holds buf.len() doubles.
-            let status = unsafe {
-                ffi::specdec_session_acceptance_by_depth(
-                    self.as_ptr(),
-                    buf.as_mut_ptr(),
-                    count(buf.len(), "cap")?,
-                    &mut n,
-                )
-            };
-            if status == ffi::SPECDEC_ERR_BUFFER_TOO_SMALL && n as usize > buf.len() {
-                buf.resize(n as usize, 0.0);
-                continue;
-            }
-            self.check(status)?;
-            buf.truncate((n.max(0) as usize).min(buf.len()));
-            return Ok(buf);
-        }
+        let (status, rates) = fill_counted(16, |buf, cap, needed| {
+            // SAFETY: live session; buf holds cap doubles.
+            unsafe { ffi::specdec_session_acceptance_by_depth(self.as_ptr(), buf, cap, needed) }
+        })?;
+        self.check(status)?;
+        Ok(rates)
     }
 
     /// Empties the KV cache and clears statistics (keeps the memory).
@@ -387,75 +277,7 @@ impl<'m> Session<'m> {
     /// Generates a continuation of `prompt` (used verbatim: no BOS is added) and
     /// returns the generated ids (prompt not included).
     pub fn generate(&mut self, prompt: &[i32], options: &GenerateOptions) -> Result<Vec<i32>> {
-        self.run(prompt, options, None, None, ptr::null_mut())
-    }
-
-    /// Speculative decoding (`specdec_generate_speculative`): the drafter of `spec`
-    /// proposes up to `draft_length` tokens, this session's model scores them in one
-    /// pass, the acceptance rule keeps a prefix (or a tree path) and the model appends
-    /// its own next token. With [`Acceptance::Greedy`](crate::Acceptance::Greedy) the
-    /// output is identical to greedy [`generate`](Self::generate).
-    ///
-    /// A [`Drafter`](crate::Drafter) that fails (returns `Err`, panics, proposes too
-    /// many tokens or ids outside the vocabulary) ends generation with
-    /// `ErrorCode::Callback`; the message says why and `partial_tokens()` holds the ids
-    /// generated before. The session stays usable. Statistics (drafted and accepted
-    /// tokens, target calls) are in [`stats`](Self::stats) and
-    /// [`acceptance_by_depth`](Self::acceptance_by_depth).
-    pub fn generate_speculative(
-        &mut self,
-        prompt: &[i32],
-        options: &GenerateOptions,
-        spec: &Speculation<'_>,
-    ) -> Result<Vec<i32>> {
-        self.run_speculative(prompt, options, spec, None, ptr::null_mut())
-    }
-
-    /// [`generate_speculative`](Self::generate_speculative) with a streaming closure, as
-    /// in [`generate_streaming`](Self::generate_streaming).
-    pub fn generate_speculative_streaming<F>(
-        &mut self,
-        prompt: &[i32],
-        options: &GenerateOptions,
-        spec: &Speculation<'_>,
-        on_token: F,
-    ) -> Result<Vec<i32>>
-    where
-        F: FnMut(i32, i32) -> Control,
-    {
-        let mut state = CallbackState {
-            f: on_token,
-            panic: None,
-            aborted: false,
-        };
-        let result = self.run_speculative(
-            prompt,
-            options,
-            spec,
-            Some(trampoline::<F>),
-            &mut state as *mut CallbackState<F> as *mut c_void,
-        );
-        streaming_result(result, &mut state.panic, state.aborted)
-    }
-
-    pub(crate) fn run_speculative(
-        &mut self,
-        prompt: &[i32],
-        options: &GenerateOptions,
-        spec: &Speculation<'_>,
-        callback: ffi::specdec_token_callback,
-        user_data: *mut c_void,
-    ) -> Result<Vec<i32>> {
-        let custom = spec.custom_drafter();
-        if let Some(drafter) = custom {
-            drafter.enter()?;
-        }
-        let raw = spec.to_raw();
-        let result = self.run(prompt, options, Some(&raw), callback, user_data);
-        match custom {
-            Some(drafter) => merge_drafter_failure(result, drafter.leave()),
-            None => result,
-        }
+        self.run(prompt, options, None, ptr::null_mut())
     }
 
     /// Like [`generate`](Self::generate), calling `on_token(token, index)` for each
@@ -472,26 +294,20 @@ impl<'m> Session<'m> {
     where
         F: FnMut(i32, i32) -> Control,
     {
-        let mut state = CallbackState {
-            f: on_token,
-            panic: None,
-            aborted: false,
-        };
+        let mut stream = Streaming::new(on_token);
         let result = self.run(
             prompt,
             options,
-            None,
-            Some(trampoline::<F>),
-            &mut state as *mut CallbackState<F> as *mut c_void,
+            Some(token_callback::<F>),
+            stream.user_data(),
         );
-        streaming_result(result, &mut state.panic, state.aborted)
+        stream.finish(result, "token callback")
     }
 
     fn run(
         &mut self,
         prompt: &[i32],
         options: &GenerateOptions,
-        spec: Option<&ffi::specdec_speculative_params_t>,
         callback: ffi::specdec_token_callback,
         user_data: *mut c_void,
     ) -> Result<Vec<i32>> {
@@ -504,30 +320,9 @@ impl<'m> Session<'m> {
             |session, raw, out, cap, n_out| {
                 // SAFETY: live session; prompt holds n_prompt ids; raw (and the stop tokens
                 // it points to, owned by `options`) live for the call; out holds cap ids;
-                // the callback's user_data outlives the call (owned by the caller's frame);
-                // `spec` and the model/drafter it points to are borrowed for the call.
+                // the callback's user_data outlives the call (owned by the caller's frame).
                 unsafe {
-                    match spec {
-                        None => ffi::specdec_generate(
-                            session,
-                            prompt.as_ptr(),
-                            n_prompt,
-                            raw,
-                            out,
-                            cap,
-                            n_out,
-                        ),
-                        Some(spec) => ffi::specdec_generate_speculative(
-                            session,
-                            prompt.as_ptr(),
-                            n_prompt,
-                            raw,
-                            spec,
-                            out,
-                            cap,
-                            n_out,
-                        ),
-                    }
+                    ffi::specdec_generate(session, prompt.as_ptr(), n_prompt, raw, out, cap, n_out)
                 }
             },
         )
@@ -558,17 +353,19 @@ impl<'m> Session<'m> {
         let cap = count(out.len(), "out_cap")?;
         let mut n_out = 0i32;
         let status = call(self.as_ptr(), &raw, out.as_mut_ptr(), cap, &mut n_out);
-        out.truncate((n_out.max(0) as usize).min(out.len()));
+        out.truncate(length(n_out).min(out.len()));
+        match self.check_call(status, expect) {
+            Ok(()) => Ok(out),
+            Err(err) if err.code() == ErrorCode::Callback => Err(err.with_partial_tokens(out)),
+            Err(err) => Err(err),
+        }
+    }
+
+    /// `Ok(())` for SPECDEC_OK, else the error with [`failure_message`](Self::failure_message).
+    pub(crate) fn check_call(&self, status: i32, expect: ModelKind) -> Result<()> {
         match ErrorCode::from_status(status) {
-            None => Ok(out),
-            Some(code) => {
-                let err = Error::new(code, self.failure_message(code, expect));
-                if code == ErrorCode::Callback {
-                    Err(err.with_partial_tokens(out))
-                } else {
-                    Err(err)
-                }
-            }
+            None => Ok(()),
+            Some(code) => Err(Error::new(code, self.failure_message(code, expect))),
         }
     }
 
@@ -607,5 +404,12 @@ impl Drop for Session<'_> {
     fn drop(&mut self) {
         // SAFETY: owned handle, destroyed once.
         unsafe { ffi::specdec_session_destroy(self.ptr.as_ptr()) }
+    }
+}
+
+impl Model {
+    /// A session with default parameters (shorthand for `Session::new`).
+    pub fn session(&self) -> Result<Session<'_>> {
+        Session::new(self, &SessionParams::default())
     }
 }

@@ -2,16 +2,18 @@
 //! `.model` or a model directory, taken from a [`Model`], or implemented in Rust
 //! ([`TokenizerSource`]).
 
-use std::any::Any;
 use std::cell::RefCell;
-use std::ffi::CString;
 use std::os::raw::{c_char, c_void};
-use std::panic::{self, AssertUnwindSafe};
 use std::path::Path;
 use std::ptr::{self, NonNull};
 use std::sync::Mutex;
 
-use crate::error::{check, last_message, Error, ErrorCode, Result};
+use crate::callback::catch;
+use crate::convert::{
+    borrowed, count, created, cstring, fill_counted, fill_text, last_message, length, path_cstring,
+    utf8,
+};
+use crate::error::{Error, ErrorCode, Result};
 use crate::ffi;
 use crate::model::Model;
 
@@ -94,20 +96,10 @@ pub(crate) fn take_host_failure() -> Option<String> {
 /// `ErrorCode::Callback`, which `specdec_plugin.h` promises for failing host callbacks),
 /// else the library's status and message.
 pub(crate) fn host_error(code: ErrorCode, message: String) -> Error {
+    let error = Error::new(code, message);
     match take_host_failure() {
-        Some(reason) if message.is_empty() => Error::new(ErrorCode::Callback, reason),
-        Some(reason) => Error::new(ErrorCode::Callback, format!("{reason} ({message})")),
-        None => Error::new(code, message),
-    }
-}
-
-fn panic_text(payload: &(dyn Any + Send)) -> String {
-    if let Some(s) = payload.downcast_ref::<&str>() {
-        (*s).to_string()
-    } else if let Some(s) = payload.downcast_ref::<String>() {
-        s.clone()
-    } else {
-        "a non-string panic payload".to_string()
+        Some(reason) => error.with_reason(reason),
+        None => error,
     }
 }
 
@@ -126,12 +118,8 @@ unsafe extern "C" fn encode_trampoline(
     // SAFETY: `instance` is the HostState this tokenizer was created with, alive until
     // destroy; it is only read here (the caches are behind mutexes).
     let state = unsafe { &*(instance as *const HostState) };
-    let bytes: &[u8] = if len == 0 {
-        &[]
-    } else {
-        // SAFETY: the library passes `len` readable bytes.
-        unsafe { std::slice::from_raw_parts(text as *const u8, len) }
-    };
+    // SAFETY: the library passes `len` readable bytes.
+    let bytes = unsafe { borrowed(text as *const u8, len) };
     let add = add_special != 0;
     let mut cache = state.encoded.lock().unwrap_or_else(|e| e.into_inner());
     let cached = matches!(&*cache, Some((t, a, _)) if t.as_slice() == bytes && *a == add);
@@ -139,18 +127,12 @@ unsafe extern "C" fn encode_trampoline(
         let Ok(text) = std::str::from_utf8(bytes) else {
             return set_failure("host tokenizer was given invalid UTF-8".to_string());
         };
-        let source = &state.source;
-        match panic::catch_unwind(AssertUnwindSafe(|| source.encode(text, add))) {
+        match catch(|| state.source.encode(text, add)) {
             Ok(Ok(result)) => *cache = Some((bytes.to_vec(), add, result)),
             Ok(Err(message)) => {
                 return set_failure(format!("host tokenizer encode failed: {message}"))
             }
-            Err(payload) => {
-                return set_failure(format!(
-                    "host tokenizer encode panicked: {}",
-                    panic_text(payload.as_ref())
-                ))
-            }
+            Err(panic) => return set_failure(format!("host tokenizer encode panicked: {panic}")),
         }
     }
     let result = &cache.as_ref().expect("cached above").2;
@@ -185,28 +167,18 @@ unsafe extern "C" fn decode_trampoline(
     }
     // SAFETY: as in encode_trampoline.
     let state = unsafe { &*(instance as *const HostState) };
-    let ids: &[i32] = if n <= 0 {
-        &[]
-    } else {
-        // SAFETY: the library passes n readable ids.
-        unsafe { std::slice::from_raw_parts(ids, n as usize) }
-    };
+    // SAFETY: the library passes n readable ids.
+    let ids = unsafe { borrowed(ids, length(n)) };
     let skip = skip_special != 0;
     let mut cache = state.decoded.lock().unwrap_or_else(|e| e.into_inner());
     let cached = matches!(&*cache, Some((i, s, _)) if i.as_slice() == ids && *s == skip);
     if !cached {
-        let source = &state.source;
-        match panic::catch_unwind(AssertUnwindSafe(|| source.decode(ids, skip))) {
+        match catch(|| state.source.decode(ids, skip)) {
             Ok(Ok(text)) => *cache = Some((ids.to_vec(), skip, text.into_bytes())),
             Ok(Err(message)) => {
                 return set_failure(format!("host tokenizer decode failed: {message}"))
             }
-            Err(payload) => {
-                return set_failure(format!(
-                    "host tokenizer decode panicked: {}",
-                    panic_text(payload.as_ref())
-                ))
-            }
+            Err(panic) => return set_failure(format!("host tokenizer decode panicked: {panic}")),
         }
     }
     let data = &cache.as_ref().expect("cached above").2;
@@ -226,7 +198,7 @@ unsafe extern "C" fn destroy_trampoline(instance: *mut c_void) {
         // SAFETY: the Box leaked by Tokenizer::from_box, released once (by the library,
         // when the last reference goes). A panicking Drop must not unwind into C.
         let state = unsafe { Box::from_raw(instance as *mut HostState) };
-        let _ = panic::catch_unwind(AssertUnwindSafe(move || drop(state)));
+        let _ = catch(move || drop(state));
     }
 }
 
@@ -251,52 +223,18 @@ pub struct Tokenizer {
 unsafe impl Send for Tokenizer {}
 unsafe impl Sync for Tokenizer {}
 
-fn wrap(status: i32, out: *mut ffi::specdec_tokenizer_t, what: &str) -> Result<Tokenizer> {
-    check(status, None)?;
-    let ptr = NonNull::new(out).ok_or_else(|| {
-        Error::new(
-            ErrorCode::Internal,
-            format!("{what} returned OK without a tokenizer"),
-        )
-    })?;
-    Ok(Tokenizer { ptr })
-}
-
-fn cstring(bytes: Vec<u8>, what: &str) -> Result<CString> {
-    CString::new(bytes).map_err(|_| {
-        Error::new(
-            ErrorCode::InvalidArgument,
-            format!("{what} contains a NUL byte"),
-        )
-    })
-}
-
 impl Tokenizer {
     /// Loads a `tokenizer.json`, a SentencePiece `.model`, or a model directory
     /// (tokenizer.json, then tokenizer.model, then Marian's source.spm/target.spm +
     /// vocab.json). Errors: `Io`, `Format`, `Unsupported` (unknown model type or
     /// component).
     pub fn load(path: impl AsRef<Path>) -> Result<Tokenizer> {
-        let path = path.as_ref();
-        #[cfg(unix)]
-        let bytes = {
-            use std::os::unix::ffi::OsStrExt;
-            path.as_os_str().as_bytes().to_vec()
-        };
-        #[cfg(not(unix))]
-        let bytes = path.to_string_lossy().into_owned().into_bytes();
-        let c_path = cstring(bytes, "tokenizer path")?;
+        let c_path = path_cstring(path.as_ref(), "tokenizer path")?;
         let mut out: *mut ffi::specdec_tokenizer_t = ptr::null_mut();
         // SAFETY: NUL-terminated path and out-pointer valid for the call.
         let status = unsafe { ffi::specdec_tokenizer_load(c_path.as_ptr(), &mut out) };
-        wrap(status, out, "specdec_tokenizer_load")
-    }
-
-    pub(crate) fn from_model(model: &Model) -> Result<Tokenizer> {
-        let mut out: *mut ffi::specdec_tokenizer_t = ptr::null_mut();
-        // SAFETY: live model, out-pointer valid for the call.
-        let status = unsafe { ffi::specdec_model_get_tokenizer(model.as_ptr(), &mut out) };
-        wrap(status, out, "specdec_model_get_tokenizer")
+        let ptr = created(status, out, "specdec_tokenizer_load")?;
+        Ok(Tokenizer { ptr })
     }
 
     /// Wraps a Rust tokenizer (`specdec_tokenizer_create`); its ids must be below
@@ -326,12 +264,15 @@ impl Tokenizer {
                 &mut out,
             )
         };
-        if status != ffi::SPECDEC_OK || out.is_null() {
-            // Not created: the library never calls destroy, so free the state here.
-            // SAFETY: leaked above, not shared with anyone.
-            drop(unsafe { Box::from_raw(state) });
+        match created(status, out, "specdec_tokenizer_create") {
+            Ok(ptr) => Ok(Tokenizer { ptr }),
+            Err(err) => {
+                // Not created: the library never calls destroy, so free the state here.
+                // SAFETY: leaked above, not shared with anyone.
+                drop(unsafe { Box::from_raw(state) });
+                Err(err)
+            }
         }
-        wrap(status, out, "specdec_tokenizer_create")
     }
 
     /// The raw handle (owned by this `Tokenizer`).
@@ -342,7 +283,7 @@ impl Tokenizer {
     /// Vocabulary size.
     pub fn vocab_size(&self) -> usize {
         // SAFETY: live tokenizer.
-        unsafe { ffi::specdec_tokenizer_vocab_size(self.as_ptr()) }.max(0) as usize
+        length(unsafe { ffi::specdec_tokenizer_vocab_size(self.as_ptr()) })
     }
 
     /// Id of a special token, `None` when the tokenizer has none.
@@ -383,101 +324,66 @@ impl Tokenizer {
     /// `ErrorCode::InvalidUtf8`.
     pub fn encode(&self, text: impl AsRef<[u8]>, add_special: bool) -> Result<Vec<i32>> {
         let text = text.as_ref();
-        let mut ids = vec![0i32; text.len() + 16];
-        loop {
-            let cap = i32::try_from(ids.len()).map_err(|_| {
-                Error::new(ErrorCode::InvalidArgument, "text too long for int32 ids")
-            })?;
-            let mut n = 0i32;
+        let (status, ids) = fill_counted(text.len() + 16, |ids, cap, needed| {
             clear_host_failure();
             // SAFETY: live tokenizer; text holds text.len() bytes; ids holds cap ids.
-            let status = unsafe {
+            unsafe {
                 ffi::specdec_tokenize(
                     self.as_ptr(),
                     text.as_ptr() as *const c_char,
                     text.len(),
                     add_special as i32,
-                    ids.as_mut_ptr(),
+                    ids,
                     cap,
-                    &mut n,
+                    needed,
                 )
-            };
-            if status == ffi::SPECDEC_ERR_BUFFER_TOO_SMALL && n > cap {
-                ids.resize(n as usize, 0);
-                continue;
             }
-            self.fail(status)?;
-            ids.truncate((n.max(0) as usize).min(ids.len()));
-            return Ok(ids);
-        }
+        })?;
+        self.fail(status)?;
+        Ok(ids)
     }
 
     /// Ids to text (`specdec_detokenize`); `skip_special` leaves special tokens out. Ids
     /// outside the vocabulary are `ErrorCode::TokenOutOfRange`.
     pub fn decode(&self, ids: &[i32], skip_special: bool) -> Result<String> {
-        let bytes = self.decode_bytes(ids, skip_special)?;
-        Ok(String::from_utf8(bytes)
-            .unwrap_or_else(|e| String::from_utf8_lossy(e.as_bytes()).into_owned()))
+        Ok(utf8(self.decode_bytes(ids, skip_special)?))
     }
 
     /// Like [`decode`](Self::decode), returning the UTF-8 bytes the library wrote.
     pub fn decode_bytes(&self, ids: &[i32], skip_special: bool) -> Result<Vec<u8>> {
-        let n = i32::try_from(ids.len())
-            .map_err(|_| Error::new(ErrorCode::InvalidArgument, "too many ids"))?;
-        let mut buf = vec![0u8; 8 * ids.len() + 64];
-        loop {
-            let mut len = 0usize;
+        let n = count(ids.len(), "n ids")?;
+        let (status, bytes) = fill_text(8 * ids.len() + 64, |buf, cap, len| {
             clear_host_failure();
-            // SAFETY: live tokenizer; ids holds n ids; buf holds buf.len() bytes.
-            let status = unsafe {
+            // SAFETY: live tokenizer; ids holds n ids; buf holds cap bytes.
+            unsafe {
                 ffi::specdec_detokenize(
                     self.as_ptr(),
                     ids.as_ptr(),
                     n,
                     skip_special as i32,
-                    buf.as_mut_ptr() as *mut c_char,
-                    buf.len(),
-                    &mut len,
+                    buf,
+                    cap,
+                    len,
                 )
-            };
-            if status == ffi::SPECDEC_ERR_BUFFER_TOO_SMALL && len >= buf.len() {
-                buf.resize(len + 1, 0);
-                continue;
             }
-            self.fail(status)?;
-            buf.truncate(len.min(buf.len()));
-            return Ok(buf);
-        }
+        });
+        self.fail(status)?;
+        Ok(bytes)
     }
 
     /// The vocabulary entry of `id` as stored ("\u{0120}the", "\u{2581}the").
     pub fn token_to_piece(&self, id: i32) -> Result<String> {
-        let mut buf = vec![0u8; 64];
-        loop {
-            let mut len = 0usize;
-            // SAFETY: live tokenizer; buf holds buf.len() bytes.
-            let status = unsafe {
-                ffi::specdec_token_to_piece(
-                    self.as_ptr(),
-                    id,
-                    buf.as_mut_ptr() as *mut c_char,
-                    buf.len(),
-                    &mut len,
-                )
-            };
-            if status == ffi::SPECDEC_ERR_BUFFER_TOO_SMALL && len >= buf.len() {
-                buf.resize(len + 1, 0);
-                continue;
-            }
-            self.fail(status)?;
-            buf.truncate(len.min(buf.len()));
-            return Ok(String::from_utf8_lossy(&buf).into_owned());
-        }
+        let (status, bytes) = fill_text(64, |buf, cap, len| {
+            // SAFETY: live tokenizer; buf holds cap bytes.
+            unsafe { ffi::specdec_token_to_piece(self.as_ptr(), id, buf, cap, len) }
+        });
+        self.fail(status)?;
+        Ok(String::from_utf8_lossy(&bytes).into_owned())
     }
 
     /// The id of a vocabulary entry; `ErrorCode::InvalidArgument` when absent.
     pub fn piece_to_token(&self, piece: &str) -> Result<i32> {
-        let c_piece = cstring(piece.as_bytes().to_vec(), "piece")?;
+        let c_piece = cstring(piece, "piece")?;
         let mut id = -1i32;
         // SAFETY: live tokenizer, NUL-terminated piece, out-pointer valid for the call.
         let status =
@@ -491,5 +397,18 @@ impl Drop for Tokenizer {
     fn drop(&mut self) {
         // SAFETY: owned reference, released once.
         unsafe { ffi::specdec_tokenizer_destroy(self.ptr.as_ptr()) }
+    }
+}
+
+impl Model {
+    /// The tokenizer found in the model's directory (`specdec_model_get_tokenizer`), as
+    /// a new reference that may outlive the model. `ErrorCode::Unsupported` when the
+    /// directory has none (or it failed to load: the message says why).
+    pub fn tokenizer(&self) -> Result<Tokenizer> {
+        let mut out: *mut ffi::specdec_tokenizer_t = ptr::null_mut();
+        // SAFETY: live model, out-pointer valid for the call.
+        let status = unsafe { ffi::specdec_model_get_tokenizer(self.as_ptr(), &mut out) };
+        let ptr = created(status, out, "specdec_model_get_tokenizer")?;
+        Ok(Tokenizer { ptr })
     }
 }
