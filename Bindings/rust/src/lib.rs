@@ -33,8 +33,8 @@
 //! # Ok::<(), specdec::Error>(())
 //! ```
 //!
-//! The library is linked by `build.rs` from `$SPECDEC_LIB_DIR` or the repository's
-//! `dist/lib`; see there.
+//! The library is linked by `build.rs` from `$SPECDEC_LIB_DIR`, an installed copy that
+//! pkg-config knows (`specdec.pc`), or the repository's `dist/lib`; see there.
 
 // The layers, lowest first: each module uses only the ones before it (checked by
 // tests/layering.rs).
