@@ -7,11 +7,16 @@ use std::path::PathBuf;
 
 pub mod json;
 
-/// The repository root (Bindings/rust -> ../..).
+/// The repository root, for fixtures, headers and examples: $SPECDEC_REPO_ROOT when set
+/// (a copy of this crate outside the repository, see test_installed.sh), else
+/// Bindings/rust -> ../..
 pub fn repo_root() -> PathBuf {
-    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
-        .join("..")
-        .join("..")
+    match std::env::var_os("SPECDEC_REPO_ROOT") {
+        Some(d) if !d.is_empty() => PathBuf::from(d),
+        _ => PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+            .join("..")
+            .join(".."),
+    }
 }
 
 /// Tests/Fixtures/decoder/<name>, or $SPECDEC_TEST_FIXTURES/<name>.
