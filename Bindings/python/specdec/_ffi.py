@@ -8,7 +8,8 @@ directly only when you need the raw C contract.
 The shared library is loaded lazily by :func:`lib`, looked up in this order:
 
 1. the environment variable ``SPECDEC_LIBRARY`` (a full path to the file);
-2. a ``libspecdec.so`` shipped inside this package directory;
+2. the ``libspecdec.so`` bundled inside this package directory (``pip install`` and
+   wheels put it there: see setup.py), loaded by path;
 3. ``dist/lib/libspecdec.so`` of the repository, when the package runs from a checkout
    (``<repo>/Bindings/python/specdec``);
 4. :func:`ctypes.util.find_library` (``ldconfig``, ``LD_LIBRARY_PATH``).
