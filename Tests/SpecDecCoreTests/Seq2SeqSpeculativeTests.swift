@@ -60,6 +60,34 @@ import Testing
         #expect(Array(output[0..<result.count]) == reference.greedyIds)
     }
 
+    /// With separate source and target vocabularies a source id names another piece than the
+    /// same target id (and may be outside the target vocabulary): drafters are told.
+    @Test func draftersKnowWhetherTheSourceSharesTheTargetVocabulary() throws {
+        final class Recorder: Drafter {
+            var seen: [Bool] = []
+            func propose(context: DraftContext, maxTokens: Int, into draft: inout Draft) throws(SpecDecError) {
+                seen.append(context.sourceSharesTargetVocabulary)
+            }
+        }
+        for (name, shares) in [("marian_f32", true), ("marian_f16", false), ("bart_f32", true), ("fairseq_f32", false)] {
+            let directory = Seq2SeqFixtures.directory(name)
+            let reference = try Seq2SeqReference(directory: directory)
+            let session = try Seq2SeqSession(model: try EncoderDecoderLoader.load(directory: directory), capacity: 64)
+            let recorder = Recorder()
+            var options = GenerationOptions()
+            options.maxNewTokens = 4
+            var output = [Int32](repeating: 0, count: options.maxNewTokens)
+            let result = reference.sourceIds.withUnsafeBufferPointer { source in
+                output.withUnsafeMutableBufferPointer { out in
+                    session.generateSpeculative(source: source, options: options, speculative: SpeculativeOptions(), drafter: recorder,
+                                                rule: GreedyAcceptance(), output: out.baseAddress!) { _, _ in .proceed }
+                }
+            }
+            #expect(result.error == nil)
+            #expect(!recorder.seen.isEmpty && recorder.seen.allSatisfy { $0 == shares }, "\(name)")
+        }
+    }
+
     /// An encoder-decoder draft model: the target drafting for itself is always accepted;
     /// a draft with another vocabulary is refused.
     @Test func encoderDecoderDraftModel() throws {
