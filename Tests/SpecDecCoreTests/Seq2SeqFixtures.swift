@@ -3,8 +3,11 @@ import SpecDecJSON
 
 /// The encoder-decoder fixtures of tools/fixtures/make_seq2seq_fixtures.py.
 enum Seq2SeqFixtures {
+    /// Made with transformers, with model.shared, model.encoder.embed_tokens,
+    /// model.decoder.embed_tokens and lm_head stored (all or some) with distinct values.
+    static let tokenTableNames = ["marian_tables_f32", "marian_separate_tables_f32", "bart_tables_f32", "marian_no_shared_f32"]
     /// Made with transformers (beam search included).
-    static let transformersNames = ["marian_f32", "marian_f16", "bart_f32"]
+    static let transformersNames = ["marian_f32", "marian_f16", "bart_f32"] + tokenTableNames
     /// Every fixture; fairseq_f32 is a converted fairseq checkpoint with a torch reference.
     static let names = transformersNames + ["fairseq_f32"]
 

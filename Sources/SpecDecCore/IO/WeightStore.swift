@@ -86,6 +86,12 @@ public final class WeightStore: @unchecked Sendable {
     /// The first of `names` that exists (checkpoints differ in prefixes).
     public func firstPresent(_ names: [String]) -> String? { names.first { entries[$0] != nil } }
 
+    /// Whether two stored tensors have the same dtype, shape and bytes.
+    public func storesSameBytes(_ a: String, _ b: String) -> Bool {
+        guard let x = entries[a], let y = entries[b], x.dtype == y.dtype, x.shape == y.shape, x.data.count == y.data.count else { return false }
+        return x.data.count == 0 || memcmp(x.data.baseAddress!, y.data.baseAddress!, x.data.count) == 0
+    }
+
     /// A tensor as an fp32 matrix of the given shape. A 1-D `[n]` tensor is asked for as
     /// `rows: 1, columns: n`. `transposed` reads a stored `[columns, rows]` tensor (GPT-2's Conv1D).
     public func matrix(_ name: String, rows: Int, columns: Int, transposed: Bool = false) throws(SpecDecError) -> Matrix {

@@ -8,6 +8,9 @@ public struct DraftContext {
     public var promptLength: Int
     /// The source sentence of an encoder-decoder target (empty for decoder-only).
     public var source: UnsafeBufferPointer<Int32>
+    /// Whether source ids are target ids too (one vocabulary for both sides). With separate
+    /// vocabularies an id names different pieces on each side, so it cannot be copied.
+    public var sourceSharesTargetVocabulary: Bool
     /// Sampling settings of the request: a drafter whose draft is to be accepted by
     /// speculative sampling samples with these and reports its distributions.
     public var sampling: SamplingParameters

@@ -1,5 +1,6 @@
 /// Prompt lookup: finds the most recent earlier occurrence of the sequence's last n
-/// tokens (n from `maxN` down to `minN`) in the source, the prompt and the output so far,
+/// tokens (n from `maxN` down to `minN`) in the prompt and the output so far, then in the
+/// source when it shares the target vocabulary,
 /// and proposes the tokens that followed it. Free to run, and strong when the output
 /// copies from the input (rewriting, summarising, editing code).
 public final class NGramDrafter: Drafter {
@@ -27,7 +28,7 @@ public final class NGramDrafter: Drafter {
                 start -= 1
             }
             // Then the source of an encoder-decoder target.
-            let source = context.source
+            let source = context.sourceSharesTargetVocabulary ? context.source : UnsafeBufferPointer(start: nil, count: 0)
             if source.count >= n {
                 for s in stride(from: source.count - n, through: 0, by: -1) {
                     var equal = true

@@ -12,7 +12,8 @@ extension Seq2SeqSession {
             let generator = try SpeculativeGenerator(verifier: SessionVerifier(target: self), drafter: drafter, rule: rule,
                                                      maxDraftTokens: max(0, min(speculative.draftLength, maxBatch - 1)))
             let result = prompt.withUnsafeBufferPointer { p in
-                generator.generate(prompt: p, source: source, options: options, speculative: speculative,
+                generator.generate(prompt: p, source: source, sourceSharesTargetVocabulary: config.sharedEmbeddings,
+                                   options: options, speculative: speculative,
                                    eosTokenIds: config.eosTokenIds, output: output, onToken: onToken)
             }
             stats = generator.stats

@@ -40,8 +40,10 @@ public final class SpeculativeGenerator {
     }
 
     /// Generates into `output` (room for options.maxNewTokens ids). `source` is the
-    /// encoder input of an encoder-decoder target (drafters may use it).
+    /// encoder input of an encoder-decoder target (drafters may use it);
+    /// `sourceSharesTargetVocabulary`: its ids are target ids too.
     public func generate(prompt: UnsafeBufferPointer<Int32>, source: UnsafeBufferPointer<Int32> = .init(start: nil, count: 0),
+                         sourceSharesTargetVocabulary: Bool = true,
                          options: GenerationOptions, speculative: SpeculativeOptions, eosTokenIds: [Int],
                          output: UnsafeMutablePointer<Int32>,
                          onToken: (_ token: Int32, _ index: Int) -> TokenAction) -> GenerationResult {
@@ -86,6 +88,7 @@ public final class SpeculativeGenerator {
         do {
             try sequence.withUnsafeBufferPointer { (s) throws(SpecDecError) in
                 try drafter.begin(context: DraftContext(tokens: s, promptLength: prompt.count, source: source,
+                                                        sourceSharesTargetVocabulary: sourceSharesTargetVocabulary,
                                                         sampling: options.sampling, wantsDistributions: wantsDistributions, vocabSize: vocab))
             }
         } catch {
@@ -106,6 +109,7 @@ public final class SpeculativeGenerator {
                 do {
                     try sequence.withUnsafeBufferPointer { (s) throws(SpecDecError) in
                         try drafter.propose(context: DraftContext(tokens: s, promptLength: prompt.count, source: source,
+                                                                  sourceSharesTargetVocabulary: sourceSharesTargetVocabulary,
                                                                   sampling: options.sampling, wantsDistributions: wantsDistributions, vocabSize: vocab),
                                             maxTokens: room, into: &draft)
                     }

@@ -17,7 +17,7 @@ public final class SuffixDrafter: Drafter {
 
     public func begin(context: DraftContext) throws(SpecDecError) {
         trie.beginStream()
-        trie.append(contentsOf: context.source)
+        if context.sourceSharesTargetVocabulary { trie.append(contentsOf: context.source) }
         trie.beginStream()
         // The newest token is indexed as soon as something follows it.
         trie.append(contentsOf: UnsafeBufferPointer(rebasing: context.tokens[0..<max(0, context.tokens.count - 1)]))

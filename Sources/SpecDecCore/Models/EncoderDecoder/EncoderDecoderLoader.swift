@@ -22,22 +22,25 @@ public enum EncoderDecoderLoader {
             throw .shape("\(w.directory): no \(p)encoder.* tensors: not a \(c.modelType) sequence-to-sequence checkpoint")
         }
 
-        // Token embeddings: one shared table, or one per side (Marian with separate vocabularies).
-        // Checkpoints written by older transformers repeat the shared table under each side's name.
-        let encoderTokens: Matrix, decoderTokens: Matrix
-        let decoderTokensName: String
-        if c.sharedEmbeddings {
-            guard let name = w.firstPresent([p + "shared.weight", p + "encoder.embed_tokens.weight", p + "decoder.embed_tokens.weight"]) else {
-                throw .shape("missing tensor \(p)shared.weight in \(w.directory)")
-            }
-            encoderTokens = try w.matrix(name, rows: c.sourceVocabSize, columns: d)
-            decoderTokens = encoderTokens
-            decoderTokensName = name
-        } else {
-            encoderTokens = try w.matrix(p + "encoder.embed_tokens.weight", rows: c.sourceVocabSize, columns: d)
-            decoderTokens = try w.matrix(p + "decoder.embed_tokens.weight", rows: c.vocabSize, columns: d)
-            decoderTokensName = p + "decoder.embed_tokens.weight"
+        // Token tables as transformers 5 loads them (TokenTableNames): a stored tensor serves its
+        // own role even where config says tied; a missing one falls back within its tie group,
+        // and untied roles have no fallback. A tensor stored again under
+        // another name with the same bytes (older checkpoints repeat the shared table under each
+        // side's name) is read once, as transformers ties equal tensors.
+        let names = try TokenTableNames(sharedVocabulary: c.sharedEmbeddings, tied: c.tiedEmbeddings,
+                                        directory: w.directory, isStored: w.contains)
+        var tables: [(name: String, matrix: Matrix)] = []
+        func alreadyRead(_ name: String, rows: Int) -> (name: String, matrix: Matrix)? {
+            tables.first { ($0.name == name || w.storesSameBytes($0.name, name)) && $0.matrix.rows == rows }
         }
+        func table(_ name: String, rows: Int) throws(SpecDecError) -> Matrix {
+            if let read = alreadyRead(name, rows: rows) { return read.matrix }
+            let m = try w.matrix(name, rows: rows, columns: d)
+            tables.append((name, m))
+            return m
+        }
+        let encoderTokens = try table(names.encoder, rows: c.sourceVocabSize)
+        let decoderTokens = try table(names.decoder, rows: c.vocabSize)
 
         var owned: [UnsafeMutableBufferPointer<Float>] = []
         var success = false
@@ -107,13 +110,10 @@ public enum EncoderDecoderLoader {
         if w.contains(extraLayer) { throw .shape("\(w.directory) holds more encoder layers than encoder_layers = \(c.encoderLayerCount)") }
 
         let output: LinearWeight
-        if c.tiedEmbeddings {
-            output = try w.tiedLinear(decoderTokensName, embedding: decoderTokens)
+        if let read = alreadyRead(names.output, rows: c.vocabSize) {
+            output = try w.tiedLinear(read.name, embedding: read.matrix)
         } else {
-            guard w.contains("lm_head.weight") else {
-                throw .shape("missing tensor lm_head.weight in \(w.directory) (tie_word_embeddings is false)")
-            }
-            output = try w.linear("lm_head.weight", rows: c.vocabSize, columns: d)
+            output = try w.linear(names.output, rows: c.vocabSize, columns: d)
         }
         // transformers keeps final_logits_bias as a buffer and treats a missing one as zeros.
         let bias = w.contains("final_logits_bias") ? try w.matrix("final_logits_bias", rows: 1, columns: c.vocabSize).pointer : nil
