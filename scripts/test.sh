@@ -32,7 +32,13 @@ echo "== Python bindings (installed with pip)"
 python3 -m pip install -q --force-reinstall ./Bindings/python
 SPECDEC_LIBRARY="$root/dist/lib/libspecdec.so" SPECDEC_TEST_INSTALLED=1 python3 -m pytest -q Bindings/python/tests
 
+echo "== Python wheel and pip install in fresh virtual environments, no variables set"
+bash Bindings/python/test_wheel.sh
+
 echo "== Rust crate"
-(cd Bindings/rust && cargo test --offline)
-(cd examples/rust && cargo build --offline -q && cargo run --offline -q -- ../../Tests/Fixtures/decoder/llama_f32 239,179,14 4 >/dev/null)
+# dist/lib explicitly: a specdec.pc installed on this machine must not be picked up instead.
+(cd Bindings/rust && SPECDEC_LIB_DIR="$root/dist/lib" cargo test --offline)
+echo "== Rust crate against the installed copy (pkg-config)"
+bash Bindings/rust/test_installed.sh "$prefix"
+(cd examples/rust && export SPECDEC_LIB_DIR="$root/dist/lib" && cargo build --offline -q && cargo run --offline -q -- ../../Tests/Fixtures/decoder/llama_f32 239,179,14 4 >/dev/null)
 echo "all test suites passed"
