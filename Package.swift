@@ -16,6 +16,7 @@ let package = Package(
         .library(name: "specdec", type: .dynamic, targets: ["SpecDecCABI"]),
         // The `specdec` command (installed as dist/bin/specdec by scripts/build.sh).
         .executable(name: "specdec-cli", targets: ["SpecDecCLI"]),
+        .executable(name: "specdec-fuzz", targets: ["SpecDecFuzz"]),
     ],
     dependencies: [
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
@@ -37,6 +38,10 @@ let package = Package(
         .executableTarget(
             name: "TokenizerBench", dependencies: ["SpecDecTokenizers"], path: "bench/tokenizer",
             exclude: ["bench_tokenizer.py", "README.md"], swiftSettings: optimisedSwift),
+        // libFuzzer targets (scripts/fuzz.sh builds them with -DFUZZING); built plainly, a replayer.
+        .executableTarget(
+            name: "SpecDecFuzz", dependencies: ["SpecDecCABI", "SpecDecCore", "SpecDecJSON", "CSpecDecABI"], path: "Tests/Fuzz",
+            exclude: ["dictionaries", "regressions"]),
         .target(name: "CAllocationCounter", path: "Tests/CAllocationCounter"),
         .testTarget(name: "SpecDecJSONTests", dependencies: ["SpecDecJSON"]),
         .testTarget(name: "SpecDecTokenizersTests", dependencies: ["SpecDecTokenizers"]),

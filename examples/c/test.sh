@@ -156,6 +156,16 @@ if [ -f "$dir/reference.json" ]; then
     if [ $rc -eq 2 ]; then pass "malformed id list is a usage error"; else fail "malformed id list (rc $rc)" "$(cat "$BUILD/usage.err")"; fi
 fi
 
+# 5b. The tokenizer API: corpus lines encode to the tokenizers package's ids (ids.txt).
+TOKENIZERS="$ROOT/Tests/Fixtures/tokenizers"
+for name in bert-uncased-wordpiece albert-unigram; do
+    line=$(python3 -c 'import json,sys; print(json.loads(open(sys.argv[1]).readline()))' "$TOKENIZERS/corpus.jsonl")
+    want=$(head -n 1 "$TOKENIZERS/$name/ids.txt" | tr ' ' ',')
+    got=$("$BUILD/tokenize" "$TOKENIZERS/$name/tokenizer.json" "$line" 2>&1 | head -n 1)
+    if [ "$got" = "$want" ]; then pass "tokenize ($name): ids equal the reference"; else fail "tokenize ($name)" "got  $got
+want $want"; fi
+done
+
 # 6. Speculative decoding: the drafter plugin and the built-in drafters.
 PLUGINS="$BUILD/plugins"
 if out=$(make -s -C "$ROOT/examples/plugins" BUILD="$PLUGINS" CC="$CC" 2>&1) && [ -f "$PLUGINS/lookup_drafter.so" ]; then
