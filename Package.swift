@@ -3,10 +3,15 @@ import PackageDescription
 
 // Release builds are compiled for the AVX-512 machines we ship on; the library checks
 // the CPU at load time and refuses to run (with a status, not a crash) elsewhere.
+// SPECDEC_TARGET_CPU=haswell builds for AVX2 machines instead (and for valgrind, which
+// emulates no AVX-512); the compact-weight kernels pick their path at run time either way.
+let targetCPU = Context.environment["SPECDEC_TARGET_CPU"] ?? "skylake-avx512"
 let optimisedSwift: [SwiftSetting] = [
-    .unsafeFlags(["-Ounchecked", "-wmo", "-target-cpu", "skylake-avx512"], .when(configuration: .release)),
-    .unsafeFlags(["-target-cpu", "skylake-avx512"], .when(configuration: .debug)),
+    .unsafeFlags(["-Ounchecked", "-wmo", "-target-cpu", targetCPU], .when(configuration: .release)),
+    .unsafeFlags(["-target-cpu", targetCPU], .when(configuration: .debug)),
 ]
+let shimSettings: [CSetting] = [.unsafeFlags(["-O2", "-march=\(targetCPU)", "-fvisibility=hidden"])]
+    + (targetCPU == "skylake-avx512" ? [] : [.define("SPECDEC_BASELINE_AVX2")])
 
 let package = Package(
     name: "libspecdec",
@@ -22,7 +27,7 @@ let package = Package(
         .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
     ],
     targets: [
-        .target(name: "CSpecDecShims", cSettings: [.unsafeFlags(["-O2", "-march=skylake-avx512", "-fvisibility=hidden"])]),
+        .target(name: "CSpecDecShims", cSettings: shimSettings),
         // Compact-weight kernels: compiled for baseline x86-64, each path's functions carry
         // their own target attributes and run only when the CPU has them.
         .target(name: "CSpecDecKernels", cSettings: [.unsafeFlags(["-O3", "-fvisibility=hidden"])]),
@@ -37,7 +42,7 @@ let package = Package(
             swiftSettings: optimisedSwift),
         .executableTarget(
             name: "TokenizerBench", dependencies: ["SpecDecTokenizers"], path: "bench/tokenizer",
-            exclude: ["bench_tokenizer.py", "README.md"], swiftSettings: optimisedSwift),
+            exclude: ["bench_tokenizer.py", "README.md", "run.sh"], swiftSettings: optimisedSwift),
         // libFuzzer targets (scripts/fuzz.sh builds them with -DFUZZING); built plainly, a replayer.
         .executableTarget(
             name: "SpecDecFuzz", dependencies: ["SpecDecCABI", "SpecDecCore", "SpecDecJSON", "CSpecDecABI"], path: "Tests/Fuzz",

@@ -18,9 +18,11 @@ seconds=${2:-30}
 
 bash scripts/install-deps.sh
 # The whole engine instrumented for coverage and ASan; -DFUZZING swaps the replay main for
-# libFuzzer's entry points.
-swift build -c release --build-path .build-fuzz --product specdec-fuzz \
-    -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING -Xswiftc -g 2>&1 | grep -vE 'ld.gold: warning: Cannot export local symbol' || true
+# libFuzzer's driver. gold cannot link the instrumented objects, so the toolchain's lld does.
+mkdir -p .build-fuzz
+printf '{"schemaVersion": "1.0", "linker": {"path": "%s"}}\n' "$(dirname "$(command -v swiftc)")/ld.lld" > .build-fuzz/toolset.json
+swift build -c release --build-path .build-fuzz --toolset .build-fuzz/toolset.json --product specdec-fuzz \
+    -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING 2>&1 | grep -E 'error|Compiling|Build' | tail -n 3
 fuzzer=$(swift build -c release --build-path .build-fuzz --show-bin-path)/specdec-fuzz
 [ -x "$fuzzer" ] || { echo "fuzz build failed" >&2; exit 1; }
 swift build --product specdec-fuzz >/dev/null
@@ -34,15 +36,21 @@ for target in "${targets[@]}"; do
     for seed in $("$replay" --seeds "$target"); do
         [ -f "$seed" ] && cp -n "$seed" "$corpus/seed-$(basename "$(dirname "$seed")")-$(basename "$seed")" 2>/dev/null || true
     done
-    [ "$target" = tokenizer-text ] && head -c 200000 Tests/Fixtures/tokenizers/corpus.jsonl | split -l 40 - "$corpus/seed-lines-"
+    # Text: one corpus line per seed; inputs stay short so every tokenizer sees many of them.
+    max_len=1048576
+    [ "$target" = json ] && max_len=65536
+    if [ "$target" = tokenizer-text ]; then
+        max_len=4096
+        head -n 1500 Tests/Fixtures/tokenizers/corpus.jsonl | split -l 1 -a 4 - "$corpus/seed-line-"
+    fi
     limit=(-max_total_time="$seconds")
     [ "$seconds" = 0 ] && limit=()
     [ -n "${RUNS:-}" ] && limit=(-runs="$RUNS")
     echo "== $target (${RUNS:-${seconds}s})"
     SPECDEC_FUZZ_TARGET=$target SPECDEC_REPO_ROOT=$root ASAN_OPTIONS=detect_leaks=0:allocator_may_return_null=1 \
         "$fuzzer" "$corpus" -dict="Tests/Fuzz/dictionaries/$target.dict" -artifact_prefix="$crashes/" \
-        -max_len=1048576 -timeout=20 -rss_limit_mb=4096 -print_final_stats=1 "${limit[@]}" 2>&1 \
-        | grep -E '^(#[0-9]+ +(INITED|DONE)|stat::number_of_executed_units|stat::peak_rss_mb|cov:|==[0-9]+==ERROR|SUMMARY|Test unit written|artifact_prefix)' \
+        -max_len="$max_len" -timeout=20 -rss_limit_mb=4096 -print_final_stats=1 "${limit[@]}" 2>&1 \
+        | grep -E '^(#[0-9]+[[:space:]]+(INITED|DONE)|stat::number_of_executed_units|stat::peak_rss_mb|cov:|==[0-9]+==ERROR|SUMMARY|Test unit written|artifact_prefix)' \
         | tail -n 12
     found=$(find "$crashes" -type f | wc -l)
     echo "$target: $found crash/timeout files in $crashes"

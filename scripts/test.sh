@@ -41,4 +41,17 @@ echo "== Rust crate"
 echo "== Rust crate against the installed copy (pkg-config)"
 bash Bindings/rust/test_installed.sh "$prefix"
 (cd examples/rust && export SPECDEC_LIB_DIR="$root/dist/lib" && cargo build --offline -q && cargo run --offline -q -- ../../Tests/Fixtures/decoder/llama_f32 239,179,14 4 >/dev/null)
+echo "== fuzz targets: every regression input, then a short run of each target"
+swift build --product specdec-fuzz >/dev/null
+replay=$(swift build --show-bin-path)/specdec-fuzz
+for dir in Tests/Fuzz/regressions/*/; do
+    [ -d "$dir" ] || continue
+    files=("$dir"*)
+    [ -e "${files[0]}" ] || continue
+    SPECDEC_REPO_ROOT=$root "$replay" "$(basename "$dir")" "${files[@]}" >/dev/null
+done
+bash scripts/fuzz.sh all "${FUZZ_SECONDS:-10}"
+
+echo "== the C host under valgrind"
+bash scripts/sanitize.sh valgrind
 echo "all test suites passed"

@@ -48,7 +48,7 @@ public func specdec_model_load(_ dir: UnsafePointer<CChar>?, _ params: UnsafePoi
     return guarded { () throws(SpecDecError) in
         guard let dir else { throw .invalidArgument("dir must not be NULL") }
         guard specdec_cpu_supported() == 1 else {
-            throw .unsupported("this CPU lacks AVX-512 (F/BW/DQ/VL) and FMA, which this build of libspecdec requires")
+            throw .unsupported("this CPU lacks \(String(cString: specdec_cpu_requirement())), which this build of libspecdec requires")
         }
         let p = try readParams(params, defaults: specdec_model_default_params(), name: "specdec_model_params_t")
         let options = try loadOptions(p)

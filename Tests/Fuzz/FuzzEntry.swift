@@ -29,17 +29,24 @@ func printError(_ message: String) {
 }
 
 #if FUZZING
-@_cdecl("LLVMFuzzerInitialize")
-public func fuzzerInitialize(_ argc: UnsafeMutablePointer<Int32>, _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>?>) -> Int32 {
-    let name = getenv("SPECDEC_FUZZ_TARGET").map { String(cString: $0) } ?? ""
-    if !FuzzSetup.start(target: name) { exit(2) }
-    return 0
-}
+/// libFuzzer's driver, from its runtime; it parses libFuzzer's flags and calls `callback`.
+@_silgen_name("LLVMFuzzerRunDriver")
+func LLVMFuzzerRunDriver(_ argc: UnsafeMutablePointer<Int32>,
+                         _ argv: UnsafeMutablePointer<UnsafeMutablePointer<UnsafeMutablePointer<CChar>?>>,
+                         _ callback: @convention(c) (UnsafePointer<UInt8>?, Int) -> Int32) -> Int32
 
-@_cdecl("LLVMFuzzerTestOneInput")
-public func fuzzerTestOneInput(_ data: UnsafePointer<UInt8>?, _ size: Int) -> Int32 {
-    FuzzSetup.target.run(UnsafeBufferPointer(start: data, count: size), workspace: FuzzSetup.workspace)
-    return 0
+@main
+struct FuzzMain {
+    static func main() {
+        let name = getenv("SPECDEC_FUZZ_TARGET").map { String(cString: $0) } ?? ""
+        if !FuzzSetup.start(target: name) { exit(2) }
+        var argc = CommandLine.argc
+        var argv = CommandLine.unsafeArgv
+        exit(LLVMFuzzerRunDriver(&argc, &argv) { data, size in
+            FuzzSetup.target.run(UnsafeBufferPointer(start: data, count: size), workspace: FuzzSetup.workspace)
+            return 0
+        })
+    }
 }
 #else
 @main

@@ -22,8 +22,8 @@ enum FuzzTarget: String, CaseIterable {
     /// The fixture files that seed the corpus (relative to the repository root).
     var seeds: [String] {
         switch self {
-        case .json: return ["Tests/Fixtures/decoder/llama_f32/config.json", "Tests/Fixtures/tokenizers/split-patterns.json",
-                            "Tests/Fixtures/seq2seq/marian_f32/config.json", "Tests/Fixtures/tokenizers/unigram-scores.json"]
+        case .json: return ["Tests/Fixtures/decoder/llama_f32/config.json", "Tests/Fixtures/seq2seq/marian_f32/config.json",
+                            "Tests/Fixtures/tokenizers/marian/tokenizer_config.json", "Tests/Fixtures/decoder/llama_f32/generation_config.json"]
         case .safetensors: return ["Tests/Fixtures/decoder/llama_f32/model.safetensors"]
         case .modelConfig: return ["Tests/Fixtures/decoder/llama_f32/config.json", "Tests/Fixtures/decoder/gpt2_f32/config.json",
                                    "Tests/Fixtures/decoder/qwen2_f32/config.json", "Tests/Fixtures/decoder/mistral_f32/config.json"]
@@ -34,7 +34,7 @@ enum FuzzTarget: String, CaseIterable {
                                      "Tests/Fixtures/tokenizers/metaspace-bpe/tokenizer.json"]
         case .sentencePiece: return ["Tests/Fixtures/tokenizers/sp-unigram/tokenizer.model", "Tests/Fixtures/tokenizers/sp-bpe/tokenizer.model"]
         case .marianVocab: return ["models/specdec-en-de-verifier/vocab.json"]
-        case .tokenizerText: return ["Tests/Fixtures/tokenizers/corpus.jsonl"]
+        case .tokenizerText: return []  // lines of Tests/Fixtures/tokenizers/corpus.jsonl, one per seed (scripts/fuzz.sh)
         }
     }
 

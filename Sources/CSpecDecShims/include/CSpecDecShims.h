@@ -28,6 +28,8 @@ void specdec_convert_bf16_to_f32(const uint16_t *source, float *destination, siz
 // ---- CPU features ------------------------------------------------------------------
 /// 1 when the CPU runs the instructions release builds are compiled for (AVX-512F/BW/DQ/VL, FMA).
 int specdec_cpu_supported(void);
+/* What specdec_cpu_supported checks for, in words. */
+const char *specdec_cpu_requirement(void);
 
 /// The x86 PAUSE hint for spin loops.
 static inline void specdec_cpu_relax(void) {
