@@ -6,7 +6,8 @@
 #
 #   address    the Swift tests (they drive the C API too) with AddressSanitizer, then the C
 #              examples built with clang -fsanitize=address against an ASan libspecdec.so
-#   undefined  the Swift tests with UndefinedBehaviorSanitizer
+#   undefined  the Swift tests (debug: Swift traps on overflow and bounds) with the C targets
+#              under UndefinedBehaviorSanitizer
 #   thread     the multi-threaded tests (thread pool, shared models, concurrent sessions)
 #              with ThreadSanitizer
 #   valgrind   the C host (load, generate, speculative generate, tokenizer, destroy) under
@@ -31,7 +32,8 @@ for mode in "${modes[@]}"; do
         lib=$(swift build --sanitize=address --build-path .build-asan --show-bin-path)
         clang_bin=$(dirname "$(command -v swiftc)")/clang
         build=$(mktemp -d)
-        make -s -C examples/c CC="$clang_bin -fsanitize=address -fno-omit-frame-pointer" LIBDIR="$lib" BUILD="$build" JEMALLOC=
+        make -s -C examples/c CC="$clang_bin -fsanitize=address -fno-omit-frame-pointer" LIBDIR="$lib" BUILD="$build" JEMALLOC= \
+            "$build/generate" "$build/speculative"
         dir=$fixtures/llama_f32
         got=$(ASAN_OPTIONS=detect_leaks=1 "$build/generate" "$dir" "$(ids "$dir/reference.json" prompt_ids)" 24)
         [ "$got" = "$(ids "$dir/reference.json" greedy_ids)" ] || { echo "ASan generate: wrong ids" >&2; exit 1; }
@@ -41,8 +43,14 @@ for mode in "${modes[@]}"; do
         echo "address: ok"
         ;;
     undefined)
-        echo "== Swift tests under UndefinedBehaviorSanitizer"
-        UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 swift test --sanitize=undefined --build-path .build-ubsan
+        # Swift has no UBSan mode of its own: a debug build already traps on overflow and
+        # out-of-bounds access. UBSan instruments the C targets (the kernels, packing, the
+        # CPU and jemalloc shims), and any report stops the run.
+        echo "== Swift tests with the C targets under UndefinedBehaviorSanitizer"
+        rt=$(dirname "$(command -v swiftc)")/../lib/clang
+        rt=$(ls -d "$rt"/*/lib/linux | head -n 1)/libclang_rt.ubsan_standalone-x86_64.a
+        UBSAN_OPTIONS=halt_on_error=1:print_stacktrace=1 swift test --build-path .build-ubsan \
+            -Xcc -fsanitize=undefined -Xcc -fno-sanitize-recover=undefined -Xlinker "$rt"
         echo "undefined: ok"
         ;;
     thread)

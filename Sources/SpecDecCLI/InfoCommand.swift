@@ -10,7 +10,7 @@ struct InfoCommand: ParsableCommand {
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {
-        do {
+        do throws(SpecDecError) {
             if modelFamily(model) == .encoderDecoder {
                 let loaded = try EncoderDecoderLoader.load(directory: model, options: try precision.loadOptions())
                 let c = loaded.config
@@ -34,7 +34,7 @@ struct InfoCommand: ParsableCommand {
                 ("context_length", .integer(Int64(c.contextLength))), ("parameters", .integer(Int64(loaded.parameterCount))),
             ] + weightFields(loaded.weights))
             print(JSONValue.object(object).serialized)
-        } catch let error as SpecDecError {
+        } catch {
             throw report(error, json: json)
         }
     }
