@@ -20,8 +20,9 @@ import Glibc
         #expect(s == status, "status \(s): \(CABI.lastMessage)", sourceLocation: sourceLocation)
         #expect(model == nil, sourceLocation: sourceLocation)
         #expect(CABI.lastMessage.contains(text), "message: \(CABI.lastMessage)", sourceLocation: sourceLocation)
-        // Refused before allocating: nothing near the size the file claims was taken.
-        #expect(ProcessProbe.residentBytes - before < 64 << 20, sourceLocation: sourceLocation)
+        // Refused before allocating: nothing near the size the file claims (gigabytes at
+        // least) was taken. The bound leaves room for tests running alongside.
+        #expect(ProcessProbe.residentBytes - before < 256 << 20, sourceLocation: sourceLocation)
     }
 
     @Test(arguments: [("hidden_size", "64"), ("vocab_size", "256"), ("num_hidden_layers", "2"), ("intermediate_size", "128"),
