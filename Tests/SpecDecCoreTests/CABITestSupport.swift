@@ -74,13 +74,19 @@ enum CABI {
 /// Process-level measurements for the resource tests.
 enum ProcessProbe {
     /// Resident set size in bytes (/proc/self/statm, second field, in pages).
-    static var residentBytes: Int {
+    static var residentBytes: Int { statm(field: 1) }
+
+    /// Mapped address space in bytes (/proc/self/statm, first field): it shows memory that
+    /// was reserved but never touched, which the resident size does not.
+    static var virtualBytes: Int { statm(field: 0) }
+
+    private static func statm(field: Int) -> Int {
         guard let file = fopen("/proc/self/statm", "r") else { return 0 }
         defer { fclose(file) }
         var line = [CChar](repeating: 0, count: 256)
         guard fgets(&line, 256, file) != nil else { return 0 }
         let fields = String(cString: line).split(separator: " ")
-        guard fields.count >= 2, let pages = Int(fields[1]) else { return 0 }
+        guard fields.count > field, let pages = Int(fields[field]) else { return 0 }
         return pages * Int(sysconf(Int32(_SC_PAGESIZE)))
     }
 
