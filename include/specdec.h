@@ -22,10 +22,27 @@
  *     small the call fails with SPECDEC_ERR_BUFFER_TOO_SMALL and writes the needed
  *     size to `*out_len`.
  *   - Threading: a loaded model is immutable and may be shared by any number of
- *     threads and sessions. A session must be used by one thread at a time.
+ *     threads and sessions. A session serves one call at a time: a call that changes
+ *     a session (generate, eval, truncate, reset, set_source, beam search) made while
+ *     another call on it is in progress, from a second thread or re-entrantly from one
+ *     of its own callbacks, fails with SPECDEC_ERR_INVALID_ARGUMENT ("the session is
+ *     busy", in specdec_last_error_message; the session's own message is left to the
+ *     call in progress, which finishes unaffected). The calls that only read a session
+ *     (specdec_session_length, _capacity, _arena_backend, _error_message, _tokens,
+ *     _get_stats, _acceptance_by_depth, _text) may be made from its callbacks; the
+ *     statistics of the request in progress are complete once it returns. Destroying a
+ *     session from its own callback takes effect when the call returns. A drafter
+ *     (specdec_drafter_t) likewise serves one request at a time.
  *   - Nothing in this API aborts the process on bad input: invalid pointers that are
  *     NULL, out-of-range ids, undersized buffers and malformed files all return a
- *     status.
+ *     status. Files that lie (config.json dimensions of 2^24 or more, or positions of
+ *     2^20 or more for encoder-decoder models; tensor offsets or header lengths past
+ *     the end of the file; shapes whose size overflows or disagrees with the config)
+ *     are refused with SPECDEC_ERR_FORMAT or SPECDEC_ERR_SHAPE before anything is
+ *     sized from them. A request for more memory than the machine has (a session
+ *     arena larger than physical memory, a file read with use_mmap = 0 that is larger
+ *     than memory) is SPECDEC_ERR_OUT_OF_MEMORY, checked up front: Linux overcommits,
+ *     so such a mapping could succeed and fail only later, when touched.
  *
  * Changelog of the contract
  *   ABI 1 (0.1.0): versions, statuses, models, sessions, eval/truncate, generate.
@@ -131,7 +148,8 @@ typedef struct specdec_model specdec_model_t;
 
 typedef struct specdec_model_params {
     uint32_t struct_size;     /* sizeof(specdec_model_params_t) */
-    int32_t use_mmap;         /* 1 (default): map weight files; 0: read them into memory */
+    int32_t use_mmap;         /* 1 (default): map weight files; 0: read them into memory
+                                 (see specdec_model_load) */
     /* ABI 3 */
     int32_t weight_precision; /* SPECDEC_WEIGHTS_* (default AUTO) */
     int32_t kernel_path;      /* SPECDEC_KERNELS_* (default AUTO) */
@@ -153,13 +171,23 @@ SPECDEC_API specdec_model_params_t specdec_model_default_params(void);
  * architecture or dtype, a kernel path this CPU lacks), SPECDEC_ERR_SHAPE (missing
  * tensor, wrong shape), SPECDEC_ERR_INVALID_ARGUMENT (unknown weight precision or
  * kernel path value, or an unknown SPECDEC_KERNEL_PATH name).
- * On failure *out_model is set to NULL. Thread-safe. */
+ * On failure *out_model is set to NULL. Thread-safe.
+ * Mapped weight files (use_mmap = 1) must not change while the model lives: as with
+ * any memory mapping, a file truncated on disk raises SIGBUS when a page past its new
+ * end is touched. With use_mmap = 0 the weights are read into memory and the model no
+ * longer depends on the file (a file larger than physical memory is then
+ * SPECDEC_ERR_OUT_OF_MEMORY). Weights are not scanned for NaN or infinity: such
+ * models load and give NaN logits, of which greedy decoding picks the first id that
+ * compares larger than the ones before it (0 when all are NaN) and sampling an id
+ * among its candidates; ids stay in range and sessions stay usable. */
 SPECDEC_API specdec_status specdec_model_load(const char *dir,
                                               const specdec_model_params_t *params,
                                               specdec_model_t **out_model);
 
-/* Releases a model. NULL is a no-op. Every session created from the model must be
- * destroyed first. */
+/* Releases the caller's reference to a model. NULL is a no-op. Sessions keep their
+ * model alive, so it may be destroyed while sessions created from it (or sessions that
+ * used it as a draft model) live: they keep working, and the model's memory is
+ * released with the last of them. The pointer must not be used after this call. */
 SPECDEC_API void specdec_model_destroy(specdec_model_t *model);
 
 #define SPECDEC_ARCH_UNKNOWN 0
@@ -244,12 +272,15 @@ typedef struct specdec_session_params {
 
 SPECDEC_API specdec_session_params_t specdec_session_default_params(void);
 
-/* Creates a session on `model` (borrowed: it must outlive the session).
+/* Creates a session on `model` (the session keeps the model alive: see
+ * specdec_model_destroy). An mmap arena's pages are committed only as the cache fills.
  * jemalloc is usable when the host process already has it loaded (linked at
  * start-up or LD_PRELOADed); a late dlopen of Debian's jemalloc fails on its
  * static-TLS use, so hosts such as Python fall back to mmap under AUTO.
  * Errors: SPECDEC_ERR_INVALID_ARGUMENT, SPECDEC_ERR_CAPACITY (kv_capacity above the
- * model's context length), SPECDEC_ERR_OUT_OF_MEMORY, SPECDEC_ERR_UNSUPPORTED
+ * model's context length), SPECDEC_ERR_OUT_OF_MEMORY (the arena would be larger than
+ * physical memory, whatever the context allows: ask for a smaller kv_capacity; or the
+ * allocation failed), SPECDEC_ERR_UNSUPPORTED
  * (backend JEMALLOC requested but unavailable). On failure *out_session is NULL. */
 SPECDEC_API specdec_status specdec_session_create(const specdec_model_t *model,
                                                   const specdec_session_params_t *params,
@@ -408,7 +439,9 @@ SPECDEC_API specdec_status specdec_session_get_stats(const specdec_session_t *se
 #define SPECDEC_ACCEPT_TOPK     2  /* SpecDec's top-beta / tolerance-tau rule; beta 1 = greedy */
 
 /* A drafter supplied by the host (specdec_drafter_create) or a plugin
- * (specdec_drafter_load_plugin). Used by one session at a time. */
+ * (specdec_drafter_load_plugin). Serves one request at a time: a request that names a
+ * drafter already in use by another (another session's, on another thread) fails with
+ * SPECDEC_ERR_INVALID_ARGUMENT. */
 typedef struct specdec_drafter specdec_drafter_t;
 
 typedef struct specdec_speculative_params {
@@ -435,9 +468,12 @@ SPECDEC_API specdec_speculative_params_t specdec_speculative_default_params(void
  * failures holds. Statistics (specdec_session_get_stats) include the speculative fields.
  * Errors besides specdec_generate's: SPECDEC_ERR_INVALID_ARGUMENT (unknown drafter or
  * rule, draft_model or custom_drafter missing, draft and target vocabularies
- * incompatible, negative draft_length), SPECDEC_ERR_CALLBACK (a custom drafter failed,
- * or returned ids out of range, more tokens than asked or bad parent indices); the
- * tokens produced before such a failure are kept and the session stays usable. */
+ * incompatible, negative draft_length, custom_drafter busy with another request),
+ * SPECDEC_ERR_CALLBACK (a custom drafter failed, or returned ids out of range, a
+ * negative count, more tokens than asked or bad parent indices); the tokens produced
+ * before such a failure are kept and the session stays usable. Draft probabilities
+ * that are not a distribution (NaN, negative, all zero) are not checked: they change
+ * which drafts are accepted, never the validity of the output ids. */
 SPECDEC_API specdec_status specdec_generate_speculative(specdec_session_t *session,
                                                        const int32_t *prompt, int32_t n_prompt,
                                                        const specdec_generate_params_t *params,
@@ -589,7 +625,9 @@ SPECDEC_API int32_t specdec_tokenizer_vocab_size(const specdec_tokenizer_t *toke
 SPECDEC_API int32_t specdec_tokenizer_special_token(const specdec_tokenizer_t *tokenizer, int32_t which);
 
 /* Text (UTF-8, `len` bytes, need not be NUL-terminated) to ids; `add_special` applies
- * the tokenizer's template (BOS/EOS). Errors: SPECDEC_ERR_INVALID_UTF8,
+ * the tokenizer's template (BOS/EOS). Any length is accepted; a tokenizer.json split
+ * pattern whose backtracking search would exhaust the calling thread's stack or its
+ * work budget stops matching at that point instead of failing. Errors: SPECDEC_ERR_INVALID_UTF8,
  * SPECDEC_ERR_BUFFER_TOO_SMALL (needed count in *out_len). */
 SPECDEC_API specdec_status specdec_tokenize(const specdec_tokenizer_t *tokenizer, const char *text, size_t len,
                                            int32_t add_special, int32_t *ids, int32_t cap, int32_t *out_len);

@@ -1,5 +1,6 @@
 import CSpecDecABI
 import SpecDecCore
+import Synchronization
 #if canImport(Glibc)
 import Glibc
 #endif
@@ -8,6 +9,12 @@ import Glibc
 final class DrafterHandle {
     let drafter: HostDrafter
     private let library: UnsafeMutableRawPointer?
+    /// Set while a request uses the drafter: its callbacks (and its buffers here) serve one
+    /// request at a time.
+    private let inUse = Atomic<Bool>(false)
+
+    func claim() -> Bool { inUse.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged }
+    func release() { inUse.store(false, ordering: .releasing) }
 
     init(drafter: HostDrafter, library: UnsafeMutableRawPointer?) {
         self.drafter = drafter

@@ -62,7 +62,8 @@ final class HostDrafter: Drafter {
         }
         if status < 0 { throw .init(.callback, "the drafter failed (propose returned \(status))") }
         let n = Int(output.n_tokens)
-        guard n >= 0, n <= maxTokens else {
+        guard n >= 0 else { throw .init(.callback, "the drafter returned a negative token count (\(n))") }
+        guard n <= maxTokens else {
             throw .init(.callback, "the drafter returned \(n) tokens, more than the \(maxTokens) asked for")
         }
         draft.tokens.append(contentsOf: tokens[0..<n])

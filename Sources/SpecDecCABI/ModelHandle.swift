@@ -1,5 +1,6 @@
 import SpecDecCore
 import SpecDecTokenizers
+import Synchronization
 
 /// A loaded model of either family.
 enum LoadedModel {
@@ -14,9 +15,14 @@ final class ModelHandle {
     let loaded: LoadedModel
     let typeName: OwnedCString
     let directory: String
-    /// Loaded on first use; a model directory need not have a tokenizer.
-    private var loadedTokenizer: Result<any Tokenizer, SpecDecError>?
-    private var loadedTargetTokenizer: Result<any Tokenizer, SpecDecError>?
+    /// Loaded on first use (a model directory need not have a tokenizer), under a lock:
+    /// sessions on several threads may ask for it at once.
+    private let tokenizers = Mutex(LoadedTokenizers())
+
+    private struct LoadedTokenizers {
+        var source: Result<any Tokenizer, SpecDecError>?
+        var target: Result<any Tokenizer, SpecDecError>?
+    }
 
     init(_ loaded: LoadedModel, directory: String) {
         self.loaded = loaded
@@ -90,25 +96,32 @@ final class ModelHandle {
 
     /// The tokenizer that decodes the target side (Marian: target.spm; else the only one).
     func targetTokenizer() throws(SpecDecError) -> any Tokenizer {
-        if let loadedTargetTokenizer { return try loadedTargetTokenizer.get() }
-        let result: Result<any Tokenizer, SpecDecError>
-        do throws(TokenizerError) { result = .success(try TokenizerLoader.loadPair(path: directory).target) } catch {
-            result = .failure(.unsupported("the model directory \(directory) has no usable tokenizer: \(error.message)"))
+        let directory = directory
+        let result = tokenizers.withLock { loaded in
+            if let target = loaded.target { return target }
+            let made = ModelHandle.loadTokenizer(directory) { () throws(TokenizerError) in try TokenizerLoader.loadPair(path: directory).target }
+            loaded.target = made
+            return made
         }
-        loadedTargetTokenizer = result
         return try result.get()
     }
 
-    /// The tokenizer in the model's directory. Loading is guarded by the caller's use of
-    /// the model from one thread at a time per session; concurrent first uses may load twice.
+    /// The tokenizer in the model's directory.
     func tokenizer() throws(SpecDecError) -> any Tokenizer {
-        if let loadedTokenizer { return try loadedTokenizer.get() }
-        let result: Result<any Tokenizer, SpecDecError>
-        do throws(TokenizerError) { result = .success(try TokenizerLoader.load(path: directory)) } catch {
-            result = .failure(.unsupported("the model directory \(directory) has no usable tokenizer: \(error.message)"))
+        let directory = directory
+        let result = tokenizers.withLock { loaded in
+            if let source = loaded.source { return source }
+            let made = ModelHandle.loadTokenizer(directory) { () throws(TokenizerError) in try TokenizerLoader.load(path: directory) }
+            loaded.source = made
+            return made
         }
-        loadedTokenizer = result
         return try result.get()
+    }
+
+    private static func loadTokenizer(_ directory: String, _ load: () throws(TokenizerError) -> any Tokenizer) -> Result<any Tokenizer, SpecDecError> {
+        do throws(TokenizerError) { return .success(try load()) } catch {
+            return .failure(.unsupported("the model directory \(directory) has no usable tokenizer: \(error.message)"))
+        }
     }
 
     static func from(_ pointer: OpaquePointer) -> ModelHandle {

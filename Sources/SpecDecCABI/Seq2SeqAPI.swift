@@ -63,6 +63,8 @@ public func specdec_generate_seq2seq(_ session: OpaquePointer?, _ source: Unsafe
         for (i, id) in UnsafeBufferPointer(start: prefix, count: Int(nPrefix)).enumerated() where id < 0 || Int(id) >= s2s.vocabSize {
             throw .init(.tokenOutOfRange, "prefix token \(id) at index \(i) is outside the vocabulary [0, \(s2s.vocabSize))")
         }
+        let claimed = try claimCustomDrafter(spec)
+        defer { claimed?.release() }
         let result = try runSeq2Seq(handle, source: UnsafeBufferPointer(start: source, count: Int(nSource)),
                                     prefix: UnsafeBufferPointer(start: prefix, count: Int(nPrefix)), options: options, spec: spec,
                                     output: outTokens, onToken: tokenCallback(params))

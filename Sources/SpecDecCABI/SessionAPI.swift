@@ -41,8 +41,27 @@ public func specdec_session_destroy(_ session: OpaquePointer?) {
     Unmanaged<SessionHandle>.fromOpaque(UnsafeRawPointer(session)).release()
 }
 
-/// Runs `body` with the session behind a non-NULL handle, recording failures on it.
+/// Runs `body` with the session behind a non-NULL handle, recording failures on it. A
+/// session serves one such call at a time: another one made meanwhile (by a callback of the
+/// call in progress, or by a second thread) is refused instead of racing with it. That
+/// refusal is recorded for the calling thread only; the session's message belongs to the
+/// call in progress.
 func withSession(_ pointer: OpaquePointer?, _ body: (SessionHandle) throws(SpecDecError) -> Void) -> specdec_status {
+    guard let pointer else { return fail(.invalidArgument, "session must not be NULL") }
+    let handle = SessionHandle.from(pointer)
+    guard handle.inUse.compareExchange(expected: false, desired: true, ordering: .acquiring).exchanged else {
+        return fail(.invalidArgument, "the session is busy: another call on it is in progress (a re-entrant call from one of its callbacks, or a second thread); a session serves one call at a time")
+    }
+    // The handle stays alive until the call returns, even if a callback destroys the session.
+    return withExtendedLifetime(handle) {
+        defer { handle.inUse.store(false, ordering: .releasing) }
+        return guarded(session: handle) { () throws(SpecDecError) in try body(handle) }
+    }
+}
+
+/// Runs `body` for a call that only reads the session (callbacks may use these while a
+/// call on the session is in progress).
+func readingSession(_ pointer: OpaquePointer?, _ body: (SessionHandle) throws(SpecDecError) -> Void) -> specdec_status {
     guard let pointer else { return fail(.invalidArgument, "session must not be NULL") }
     let handle = SessionHandle.from(pointer)
     return guarded(session: handle) { () throws(SpecDecError) in try body(handle) }
@@ -80,7 +99,7 @@ public func specdec_session_error_message(_ session: OpaquePointer?) -> UnsafePo
 @_cdecl("specdec_session_tokens")
 public func specdec_session_tokens(_ session: OpaquePointer?, _ buf: UnsafeMutablePointer<Int32>?, _ cap: Int32,
                                    _ outLen: UnsafeMutablePointer<Int32>?) -> specdec_status {
-    withSession(session) { (handle) throws(SpecDecError) in
+    readingSession(session) { (handle) throws(SpecDecError) in
         try copyOut(handle.cacheTokens, to: buf, capacity: cap, length: outLen)
     }
 }
@@ -115,7 +134,7 @@ public func specdec_session_eval(_ session: OpaquePointer?, _ tokens: UnsafePoin
 
 @_cdecl("specdec_session_get_stats")
 public func specdec_session_get_stats(_ session: OpaquePointer?, _ outStats: UnsafeMutablePointer<specdec_stats_t>?) -> specdec_status {
-    withSession(session) { (handle) throws(SpecDecError) in
+    readingSession(session) { (handle) throws(SpecDecError) in
         guard let outStats else { throw .invalidArgument("out_stats must not be NULL") }
         let out = cStats(handle.stats)
         try writeOut(out, to: outStats, name: "specdec_stats_t")

@@ -1,5 +1,6 @@
 import SpecDecCore
 import SpecDecTokenizers
+import Synchronization
 
 /// What a `specdec_session_t *` points to. It keeps its model alive, so destroying the
 /// model before its sessions cannot leave them dangling.
@@ -13,6 +14,8 @@ final class SessionHandle {
     let modelHandle: ModelHandle
     let backendName: OwnedCString
     var errorMessage = OwnedCString("")
+    /// Set while a call that changes the session runs (see `withSession`).
+    let inUse = Atomic<Bool>(false)
     /// Text of the last specdec_generate_text call.
     var lastText = ""
     /// Drafters that live as long as the session: the suffix tree remembers earlier

@@ -50,6 +50,20 @@ func standaloneDrafter(_ p: specdec_speculative_params_t, suffix: () -> SuffixDr
     }
 }
 
+/// Claims the host drafter that `spec` names (SPECDEC_DRAFTER_CUSTOM) for one request, so
+/// that two sessions sharing it on two threads, or a callback re-entering with it, get an
+/// error instead of interleaving its calls. The caller releases it when the request ends.
+func claimCustomDrafter(_ spec: UnsafePointer<specdec_speculative_params_t>?) throws(SpecDecError) -> DrafterHandle? {
+    guard spec != nil else { return nil }
+    let p = try readParams(spec, defaults: specdec_speculative_default_params(), name: "specdec_speculative_params_t")
+    guard p.drafter == SPECDEC_DRAFTER_CUSTOM, let custom = p.custom_drafter else { return nil }
+    let handle = DrafterHandle.from(custom)
+    guard handle.claim() else {
+        throw .invalidArgument("the custom drafter is busy with another request (on another thread, or re-entrantly from a callback); a drafter serves one request at a time")
+    }
+    return handle
+}
+
 func speculativeOptions(_ p: specdec_speculative_params_t) throws(SpecDecError) -> SpeculativeOptions {
     guard p.draft_length >= 0 else { throw .invalidArgument("draft_length must be >= 0 (got \(p.draft_length))") }
     var options = SpeculativeOptions()
@@ -71,6 +85,8 @@ public func specdec_generate_speculative(_ session: OpaquePointer?, _ prompt: Un
         guard nPrompt >= 1 else { throw .invalidArgument("n_prompt must be >= 1 (got \(nPrompt))") }
         let options = try generationOptions(params, outCap: outCap, outNTokens: outNTokens)
         guard let outTokens else { throw .invalidArgument("out_tokens must not be NULL") }
+        let claimed = try claimCustomDrafter(spec)
+        defer { claimed?.release() }
         let result = try runGeneration(handle, prompt: UnsafeBufferPointer(start: prompt, count: Int(nPrompt)), options: options,
                                        spec: spec, output: outTokens, onToken: tokenCallback(params))
         outNTokens.pointee = Int32(result.count)
@@ -112,7 +128,7 @@ func runGeneration(_ handle: SessionHandle, prompt: UnsafeBufferPointer<Int32>, 
 @_cdecl("specdec_session_acceptance_by_depth")
 public func specdec_session_acceptance_by_depth(_ session: OpaquePointer?, _ rates: UnsafeMutablePointer<Double>?, _ cap: Int32,
                                                 _ outLen: UnsafeMutablePointer<Int32>?) -> specdec_status {
-    withSession(session) { (handle) throws(SpecDecError) in
+    readingSession(session) { (handle) throws(SpecDecError) in
         guard let outLen else { throw .invalidArgument("out_len must not be NULL") }
         let values = handle.stats.acceptanceRateByDepth
         outLen.pointee = Int32(values.count)
@@ -160,6 +176,8 @@ public func specdec_generate_with_verifier(_ verifier: UnsafePointer<specdec_ver
             }
             drafter = d
         }
+        let claimed = try claimCustomDrafter(spec)
+        defer { claimed?.release() }
         let target = HostVerifier(vtable: vtable, instance: instance, vocabSize: Int(vocabSize))
         let generator = try SpeculativeGenerator(verifier: target, drafter: drafter, rule: try acceptanceRule(p),
                                                  maxDraftTokens: min(speculative.draftLength, 64))

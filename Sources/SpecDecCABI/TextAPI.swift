@@ -66,6 +66,8 @@ public func specdec_generate_text(_ session: OpaquePointer?, _ prompt: UnsafePoi
             if answer < 0 { textCallbackFailed = true }
             return answer < 0 ? .fail : (answer == SPECDEC_CALLBACK_STOP ? .stop : .proceed)
         }
+        let claimed = try claimCustomDrafter(spec)
+        defer { claimed?.release() }
         let result = try ids.withUnsafeBufferPointer { (p) throws(SpecDecError) in
             try output.withUnsafeMutableBufferPointer { (o) throws(SpecDecError) in
                 let onToken = { (token: Int32, index: Int) -> TokenAction in
@@ -102,5 +104,5 @@ public func specdec_generate_text(_ session: OpaquePointer?, _ prompt: UnsafePoi
 @_cdecl("specdec_session_text")
 public func specdec_session_text(_ session: OpaquePointer?, _ buf: UnsafeMutablePointer<CChar>?, _ cap: Int,
                                  _ outLen: UnsafeMutablePointer<Int>?) -> specdec_status {
-    withSession(session) { (handle) throws(SpecDecError) in try copyText(handle.lastText, to: buf, capacity: cap, length: outLen) }
+    readingSession(session) { (handle) throws(SpecDecError) in try copyText(handle.lastText, to: buf, capacity: cap, length: outLen) }
 }

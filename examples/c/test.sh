@@ -5,7 +5,9 @@
 # arena backend is used, and that bad input fails with a message. Then speculative
 # decoding: builds the drafter plugin of examples/plugins, checks that `speculative`
 # with the plugin and with the built-in drafters reproduces plain greedy output, that
-# the plugin's drafts are accepted, and that broken plugins fail with the right status.
+# the plugin's drafts are accepted, and that broken plugins (missing entry point, failing
+# create, another ABI version, a short vtable, bad proposals) fail with the right status
+# and leave the session usable.
 # Prints "N passed, M failed" and exits non-zero when anything failed.
 #
 #   bash examples/c/test.sh            (from anywhere)
@@ -284,6 +286,31 @@ $(cat "$BUILD/builtin.err")"
         pass "plugin create() refusing its config: SPECDEC_ERR_CALLBACK"
     else
         fail "plugin create() refusing its config: SPECDEC_ERR_CALLBACK (rc $rc)" "$(cat "$BUILD/bad-config.err")"
+    fi
+
+    # Plugins that break the contract (Tests/plugins/misbehaving_drafter.c, one fault per
+    # build): the load or the request fails with its status and a message, and the
+    # session stays usable (plain and n-gram generation give what they gave before).
+    CHECKS="$ROOT/Tests/plugins"
+    if out=$("$CC" -std=c99 -Wall -Wextra -Werror -I"$ROOT/include" "$CHECKS/plugin_check.c" -o "$BUILD/plugin_check" \
+            -L"$LIBDIR" -lspecdec -Wl,-rpath,"$LIBDIR" 2>&1); then
+        for fault in "1 ENTRY_NULL 4" "2 NEWER_ABI 4" "3 SMALL_STRUCT 1" "4 NO_PROPOSE 1" "5 OUT_OF_RANGE 11" \
+                     "6 TOO_MANY 11" "7 NEGATIVE 11" "8 FAILING 11" "9 BAD_PARENT 11"; do
+            read -r number name status <<< "$fault"
+            so="$BUILD/misbehaving_$name.so"
+            if ! out=$("$CC" -std=c99 -Wall -Wextra -Werror -fPIC -shared -DFAULT="$number" -I"$ROOT/include" \
+                    "$CHECKS/misbehaving_drafter.c" -o "$so" 2>&1); then
+                fail "build the $name plugin" "$out"
+                continue
+            fi
+            if out=$("$BUILD/plugin_check" "$dir" "$so" "$status" 2>&1); then
+                pass "plugin $name: status $status with a message, the session usable afterwards"
+            else
+                fail "plugin $name: status $status with a message, the session usable afterwards" "$out"
+            fi
+        done
+    else
+        fail "Tests/plugins/plugin_check.c builds" "$out"
     fi
 fi
 

@@ -33,28 +33,40 @@ public final class MappedFile: @unchecked Sendable {
             bytes = UnsafeRawBufferPointer(start: address, count: size)
             isMapped = true
         } else {
-            let buffer = UnsafeMutableRawBufferPointer.allocate(byteCount: size, alignment: 64)
+            // A file that claims more bytes than the machine has (a sparse file, or the wrong
+            // file) is refused before the buffer is allocated; a failed allocation is a status.
+            let physical = PhysicalMemory.bytes
+            var raw: UnsafeMutableRawPointer? = nil
+            guard size <= physical, posix_memalign(&raw, 64, size) == 0, let raw else {
+                throw .init(.outOfMemory, "cannot read \(path) (\(PhysicalMemory.describe(size))) into memory: this machine has \(PhysicalMemory.describe(physical)); map it instead (use_mmap = 1)")
+            }
             var done = 0
             while done < size {
-                let n = read(fd, buffer.baseAddress! + done, size - done)
+                let n = read(fd, raw + done, size - done)
+                if n < 0 && errno == EINTR { continue }
                 if n <= 0 {
-                    buffer.deallocate()
+                    free(raw)
                     throw .io("cannot read \(path): \(n < 0 ? String(cString: strerror(errno)) : "unexpected end of file")")
                 }
                 done += n
             }
-            bytes = UnsafeRawBufferPointer(buffer)
+            bytes = UnsafeRawBufferPointer(start: raw, count: size)
             isMapped = false
         }
     }
 
     deinit {
         guard let base = bytes.baseAddress else { return }
-        if isMapped { munmap(UnsafeMutableRawPointer(mutating: base), bytes.count) } else { bytes.deallocate() }
+        if isMapped { munmap(UnsafeMutableRawPointer(mutating: base), bytes.count) } else { free(UnsafeMutableRawPointer(mutating: base)) }
     }
 
-    /// Reads a whole small file (config.json and the like).
-    public static func readAll(_ path: String) throws(SpecDecError) -> [UInt8] {
+    /// Reads a whole small file (config.json and the like); one larger than `limit` is not
+    /// what its name says and is refused before it is copied.
+    public static func readAll(_ path: String, limit: Int = 1 << 30) throws(SpecDecError) -> [UInt8] {
+        var info = stat()
+        if stat(path, &info) == 0, Int(info.st_size) > limit {
+            throw .format("\(path) holds \(PhysicalMemory.describe(Int(info.st_size))); files of this kind are at most \(PhysicalMemory.describe(limit))")
+        }
         let file = try MappedFile(path: path, useMmap: false)
         return Array(file.bytes)
     }

@@ -61,11 +61,13 @@ public struct SafetensorsFile: Sendable {
                 guard let d = dimension.intValue, d >= 0, d < 1 << 40 else { throw .format("\(path): tensor \(name) has an invalid shape") }
                 shape.append(d)
             }
-            let (count, overflow) = shape.reduce((1, false)) { acc, d in
+            // The byte count is computed with overflow checks: a shape whose size wraps around
+            // must not pass for a small tensor.
+            let (byteCount, overflow) = shape.reduce((dtype.byteWidth, false)) { acc, d in
                 let r = acc.0.multipliedReportingOverflow(by: d)
                 return (r.partialValue, acc.1 || r.overflow)
             }
-            guard !overflow, begin >= 0, end >= begin, end - begin == count * dtype.byteWidth else {
+            guard !overflow, begin >= 0, end >= begin, end - begin == byteCount else {
                 throw .format("\(path): tensor \(name) offsets [\(begin), \(end)) do not match its shape \(shape) and dtype \(dtypeName)")
             }
             guard end <= dataSize else {

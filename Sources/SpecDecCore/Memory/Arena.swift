@@ -33,6 +33,10 @@ public final class Arena: @unchecked Sendable {
 
     /// - backend: `.automatic` tries jemalloc, then mmap.
     public init(byteCount: Int, backend requested: ArenaBackend) throws(SpecDecError) {
+        let physical = PhysicalMemory.bytes
+        guard byteCount >= 0, byteCount <= physical - 4096 else {
+            throw .init(.outOfMemory, "a session arena of \(PhysicalMemory.describe(byteCount)) (\(byteCount) bytes) exceeds this machine's \(PhysicalMemory.describe(physical)) of physical memory; ask for a smaller kv_capacity")
+        }
         let size = max(4096, (byteCount + 4095) & ~4095)
         capacity = size
         var reason: UnsafePointer<CChar>? = nil
@@ -78,7 +82,9 @@ public final class Arena: @unchecked Sendable {
         used = start + bytes
         allocationCount += 1
         let pointer = base + start
-        memset(pointer, 0, bytes)
+        // A fresh anonymous mapping is zero already, and untouched pages cost nothing until
+        // used: a long KV cache takes memory only as it fills.
+        if backend != .mmap { memset(pointer, 0, bytes) }
         return pointer.bindMemory(to: T.self, capacity: max(1, count))
     }
 

@@ -131,8 +131,12 @@ public struct ModelConfig: Sendable {
         default:
             throw .unsupported("\(path): unknown architecture \"\(type)\"; supported: llama, mistral, qwen2, gpt2")
         }
+        let names = architecture == .gpt2
+            ? ["vocab_size", "n_embd", "n_inner", "n_layer", "n_head", "n_head", "n_embd / n_head", "n_positions"]
+            : ["vocab_size", "hidden_size", "intermediate_size", "num_hidden_layers", "num_attention_heads",
+               "num_key_value_heads", "head_dim", "max_position_embeddings"]
         let sizes = [vocabSize, hiddenSize, intermediateSize, layerCount, headCount, kvHeadCount, headDim, contextLength]
-        guard sizes.allSatisfy({ $0 > 0 && $0 < 1 << 24 }) else { throw .format("\(path): model dimensions must be positive") }
+        try ConfigDimensions.check(Array(zip(names, sizes)).map { (key: $0.0, value: $0.1) }, path: path)
         guard headCount % kvHeadCount == 0 else {
             throw .format("\(path): num_attention_heads (\(headCount)) is not a multiple of num_key_value_heads (\(kvHeadCount))")
         }

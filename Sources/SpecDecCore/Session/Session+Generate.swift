@@ -36,7 +36,11 @@ extension Session {
             stats.stopReason = .error
             return GenerationResult(count: 0, error: error)
         }
-        return DecodingLoop.run(self, sampler: &sampler, stats: &stats, logits: nextLogits, history: cache.tokens,
+        // The loop counts into a copy, written back when it ends: the token callback may
+        // read the session's statistics meanwhile without overlapping the loop's access.
+        var loopStats = stats
+        defer { stats = loopStats }
+        return DecodingLoop.run(self, sampler: &sampler, stats: &loopStats, logits: nextLogits, history: cache.tokens,
                                 options: options, endTokenIds: config.eosTokenIds, prefillStart: prefillStart,
                                 output: output, onToken: onToken)
     }

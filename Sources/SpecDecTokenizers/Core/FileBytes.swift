@@ -11,6 +11,12 @@ enum FileBytes {
         guard fstat(fd, &info) == 0 else { throw TokenizerError(.io, "cannot stat \(path): \(errnoText())") }
         guard (info.st_mode & S_IFMT) == S_IFREG else { throw TokenizerError(.io, "\(path) is not a regular file") }
         let size = Int(info.st_size)
+        // A file larger than the machine's memory (a sparse file, or the wrong file) is
+        // refused before its buffer is allocated: a failed allocation would end the process.
+        let physical = sysconf(Int32(_SC_PHYS_PAGES)) * sysconf(Int32(_SC_PAGESIZE))
+        if physical > 0 && size > physical {
+            throw TokenizerError(.io, "\(path) holds \(size) bytes, more than this machine's \(physical) bytes of memory")
+        }
         var bytes = [UInt8](repeating: 0, count: size)
         var done = 0
         var failure: Int32 = 0

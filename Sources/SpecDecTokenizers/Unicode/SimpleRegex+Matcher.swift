@@ -6,15 +6,18 @@ extension SimpleRegex {
         let text: [UInt32]
         /// Work budget per search, so a pathological pattern cannot hang the caller, and a
         /// nesting limit, so a long text cannot exhaust the stack (a search that hits either
-        /// reports no match).
+        /// reports no match). The nesting limit is also bounded by the stack the calling
+        /// thread has left, which may be far less than the main thread's.
         var steps = 0
         var depth = 0
         static let maximumSteps = 5_000_000
         static let maximumDepth = 1_500
+        let stackFloor: UInt
 
         init(nodes: [Node], text: [UInt32]) {
             self.nodes = nodes
             self.text = text
+            stackFloor = StackSpace.floor()
         }
 
         /// Matches `node` at `position` and returns the end of the first successful match.
@@ -29,7 +32,7 @@ extension SimpleRegex {
         /// position in priority order until it returns true.
         func run(_ index: Int, _ position: Int, _ next: (Int) -> Bool) -> Bool {
             steps += 1
-            if steps > Matcher.maximumSteps || depth > Matcher.maximumDepth { return false }
+            if steps > Matcher.maximumSteps || depth > Matcher.maximumDepth || StackSpace.current() < stackFloor { return false }
             depth += 1
             defer { depth -= 1 }
             switch nodes[index] {

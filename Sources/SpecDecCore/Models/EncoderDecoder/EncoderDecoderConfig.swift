@@ -177,9 +177,15 @@ public struct EncoderDecoderConfig: Sendable {
         }
         decoderStartTokenId = start
 
-        let sizes = [sourceVocabSize, vocabSize, hiddenSize, encoderLayerCount, decoderLayerCount, encoderHeadCount,
-                     decoderHeadCount, encoderFeedForwardSize, decoderFeedForwardSize, maxSourcePositions, contextLength]
-        guard sizes.allSatisfy({ $0 > 0 && $0 < 1 << 24 }) else { throw .format("\(path): model dimensions must be positive") }
+        try ConfigDimensions.check([("vocab_size", sourceVocabSize), ("decoder_vocab_size", vocabSize), ("d_model", hiddenSize),
+                                    ("encoder_layers", encoderLayerCount), ("decoder_layers", decoderLayerCount),
+                                    ("encoder_attention_heads", encoderHeadCount), ("decoder_attention_heads", decoderHeadCount),
+                                    ("encoder_ffn_dim", encoderFeedForwardSize), ("decoder_ffn_dim", decoderFeedForwardSize)],
+                                   path: path)
+        let sourceKey = c["max_source_positions"].map { $0.isNull ? "max_position_embeddings" : "max_source_positions" } ?? "max_position_embeddings"
+        let targetKey = c["max_target_positions"].map { $0.isNull ? "max_position_embeddings" : "max_target_positions" } ?? "max_position_embeddings"
+        try ConfigDimensions.check([(sourceKey, maxSourcePositions), (targetKey, contextLength)],
+                                   below: ConfigDimensions.encoderDecoderPositionLimit, path: path)
         guard hiddenSize % encoderHeadCount == 0, hiddenSize % decoderHeadCount == 0 else {
             throw .format("\(path): d_model \(hiddenSize) is not divisible by the number of attention heads")
         }
