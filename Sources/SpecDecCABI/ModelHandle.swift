@@ -1,6 +1,5 @@
 import SpecDecCore
 import SpecDecTokenizers
-import Synchronization
 
 /// A loaded model of either family.
 enum LoadedModel {
@@ -17,7 +16,7 @@ final class ModelHandle {
     let directory: String
     /// Loaded on first use (a model directory need not have a tokenizer), under a lock:
     /// sessions on several threads may ask for it at once.
-    private let tokenizers = Mutex(LoadedTokenizers())
+    private let tokenizers = PThreadLock(LoadedTokenizers())
 
     private struct LoadedTokenizers {
         var source: Result<any Tokenizer, SpecDecError>?
