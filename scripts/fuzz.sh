@@ -21,8 +21,12 @@ bash scripts/install-deps.sh
 # libFuzzer's driver. gold cannot link the instrumented objects, so the toolchain's lld does.
 mkdir -p .build-fuzz
 printf '{"schemaVersion": "1.0", "linker": {"path": "%s"}}\n' "$(dirname "$(command -v swiftc)")/ld.lld" > .build-fuzz/toolset.json
-swift build -c release --build-path .build-fuzz --toolset .build-fuzz/toolset.json --product specdec-fuzz \
-    -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING 2>&1 | grep -E 'error|Compiling|Build' | tail -n 3
+if ! swift build -c release --build-path .build-fuzz --toolset .build-fuzz/toolset.json --product specdec-fuzz \
+        -Xswiftc -sanitize=fuzzer,address -Xswiftc -DFUZZING > .build-fuzz/build.log 2>&1; then
+    grep -E 'error' .build-fuzz/build.log | head -n 20 >&2
+    echo "fuzz build failed (.build-fuzz/build.log)" >&2
+    exit 1
+fi
 fuzzer=$(swift build -c release --build-path .build-fuzz --show-bin-path)/specdec-fuzz
 [ -x "$fuzzer" ] || { echo "fuzz build failed" >&2; exit 1; }
 swift build --product specdec-fuzz >/dev/null
