@@ -44,11 +44,7 @@ struct GenerateCommand: ParsableCommand {
     }
 
     func run() throws {
-        do {
-            try execute()
-        } catch let error as SpecDecError {
-            throw report(error, json: json)
-        }
+        do { try execute() } catch let error as SpecDecError { throw report(error, json: json) }
     }
 
     private func execute() throws {
