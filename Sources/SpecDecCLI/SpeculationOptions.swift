@@ -51,19 +51,3 @@ struct SpeculationOptions: ParsableArguments {
         }
     }
 }
-
-extension Seq2SeqSession {
-    /// Speculative decoding of one source with a drafter made for this session.
-    func generateSpeculative(source: [Int32], options: GenerationOptions, speculative spec: SpeculativeOptions,
-                             drafter: Drafter, rule: AcceptanceRule) throws -> [Int32] {
-        var output = [Int32](repeating: 0, count: max(1, options.maxNewTokens))
-        let result = source.withUnsafeBufferPointer { s in
-            output.withUnsafeMutableBufferPointer { o in
-                generateSpeculative(source: s, options: options, speculative: spec, drafter: drafter, rule: rule,
-                                    output: o.baseAddress!) { _, _ in .proceed }
-            }
-        }
-        if let error = result.error { throw error }
-        return Array(output[0..<result.count])
-    }
-}

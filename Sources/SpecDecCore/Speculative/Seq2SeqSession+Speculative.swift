@@ -22,4 +22,15 @@ extension Seq2SeqSession {
             return GenerationResult(count: 0, error: error)
         }
     }
+
+    /// `generateSpeculative` into an array (convenience for the CLI and tests).
+    public func generateSpeculative(source: [Int32], options: GenerationOptions, speculative: SpeculativeOptions,
+                                    drafter: Drafter, rule: AcceptanceRule) throws(SpecDecError) -> [Int32] {
+        try collectTokens(maxNewTokens: options.maxNewTokens) { output in
+            source.withUnsafeBufferPointer { s in
+                generateSpeculative(source: s, options: options, speculative: speculative, drafter: drafter, rule: rule,
+                                    output: output) { _, _ in .proceed }
+            }
+        }
+    }
 }
