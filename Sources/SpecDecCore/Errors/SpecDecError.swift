@@ -27,6 +27,9 @@ public struct SpecDecError: Error, Sendable, CustomStringConvertible {
 
     public var description: String { message }
 
+    /// The same failure with `context` in front ("sequence 3: ..." in a batch call).
+    public func prefixed(_ context: String) -> SpecDecError { .init(kind, "\(context): \(message)") }
+
     public static func invalidArgument(_ m: String) -> SpecDecError { .init(.invalidArgument, m) }
     public static func io(_ m: String) -> SpecDecError { .init(.io, m) }
     public static func format(_ m: String) -> SpecDecError { .init(.format, m) }

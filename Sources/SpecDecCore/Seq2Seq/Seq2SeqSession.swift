@@ -23,9 +23,13 @@ public final class Seq2SeqSession {
     let nextLogits: UnsafeMutablePointer<Float>      // [vocab]
     let positionScratch: UnsafeMutablePointer<Int32> // [maxBatch]
     var beamWorkspace: BeamWorkspace?
+    /// Batched decoding's sequences (nil when the session was made for one sequence).
+    let slots: SequenceSlots?
+    /// Most sequences one batched call decodes together.
+    public let maxSequences: Int
     public internal(set) var stats = GenerationStats()
     /// How many times the encoder has run (once per distinct source).
-    public private(set) var encoderRuns = 0
+    public internal(set) var encoderRuns = 0
 
     public var config: EncoderDecoderConfig { model.config }
     /// Tokens in the decoder cache.
@@ -43,8 +47,10 @@ public final class Seq2SeqSession {
 
     /// - sourceCapacity: longest source (0 = the model's maxSourcePositions).
     /// - capacity: decoder cache slots (0 = the model's decoder context length).
+    /// - maxSequences: sequences a batched call decodes together (each gets a decoder cache
+    ///   of `capacity` and a source of `sourceCapacity`); at most `maxBatch`.
     public init(model: EncoderDecoderModel, sourceCapacity requestedSource: Int = 0, capacity requested: Int = 0,
-                threads: Int = 0, backend: ArenaBackend = .automatic, maxBatch: Int = 64) throws(SpecDecError) {
+                threads: Int = 0, backend: ArenaBackend = .automatic, maxBatch: Int = 64, maxSequences: Int = 1) throws(SpecDecError) {
         let c = model.config
         guard requested >= 0 else { throw .invalidArgument("kv_capacity must be >= 0 (got \(requested))") }
         guard requestedSource >= 0 else { throw .invalidArgument("source capacity must be >= 0 (got \(requestedSource))") }
@@ -53,6 +59,9 @@ public final class Seq2SeqSession {
         let capacity = requested == 0 ? c.contextLength : requested
         guard capacity <= c.contextLength else {
             throw .init(.capacity, "kv_capacity \(capacity) exceeds the model's decoder context length \(c.contextLength)")
+        }
+        guard maxSequences >= 1, maxSequences <= maxBatch else {
+            throw .invalidArgument("max_sequences must be in 1...max_batch (\(maxBatch)) (got \(maxSequences))")
         }
         let sourceCapacity = requestedSource == 0 ? c.maxSourcePositions : requestedSource
         guard sourceCapacity <= c.maxSourcePositions else {
@@ -69,10 +78,14 @@ public final class Seq2SeqSession {
             + Seq2SeqScratch.footprint(c, rows: rows, threads: threadCount, longestAttention: longest)
             + Sampler.footprint(vocabSize: c.vocabSize)
             + Arena.footprint(Float.self, count: c.vocabSize) + Arena.footprint(Int32.self, count: maxBatch)
+        let sourceShape = (capacity: sourceCapacity, layers: c.decoderLayerCount, width: d)
+        let slotBytes = SequenceSlots.footprint(count: maxSequences, layerCount: c.decoderLayerCount, capacity: capacity,
+                                                width: d, vocabSize: c.vocabSize, source: sourceShape)
         self.model = model
+        self.maxSequences = maxSequences
         self.maxBatch = maxBatch
         self.sourceCapacity = sourceCapacity
-        arena = try Arena(byteCount: bytes, backend: backend)
+        arena = try Arena(byteCount: bytes + slotBytes, backend: backend)
         cache = try KVCache(layerCount: c.decoderLayerCount, capacity: capacity, width: d, arena: arena)
         memory = CrossAttentionMemory(
             encoderOutput: try arena.allocate(Float.self, count: sourceCapacity * d),
@@ -84,6 +97,10 @@ public final class Seq2SeqSession {
         sampler = try Sampler(vocabSize: c.vocabSize, arena: arena)
         nextLogits = try arena.allocate(Float.self, count: c.vocabSize)
         positionScratch = try arena.allocate(Int32.self, count: maxBatch)
+        slots = maxSequences > 1
+            ? try SequenceSlots(count: maxSequences, layerCount: c.decoderLayerCount, capacity: capacity, width: d,
+                                vocabSize: c.vocabSize, source: sourceShape, arena: arena)
+            : nil
         pool = ThreadPool(threadCount: threadCount)
     }
 

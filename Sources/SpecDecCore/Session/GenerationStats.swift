@@ -41,6 +41,21 @@ public struct GenerationStats: Sendable {
         zip(acceptedAtDepth, draftedAtDepth).map { $1 > 0 ? Double($0) / Double($1) : 0 }
     }
 
+    /// Adds another request's counts and times (a batch call decoded one by one).
+    mutating func add(_ other: GenerationStats) {
+        promptTokens += other.promptTokens
+        reusedTokens += other.reusedTokens
+        generatedTokens += other.generatedTokens
+        prefillSeconds += other.prefillSeconds
+        decodeSeconds += other.decodeSeconds
+        targetCalls += other.targetCalls
+        draftedTokens += other.draftedTokens
+        acceptedTokens += other.acceptedTokens
+        draftSeconds += other.draftSeconds
+        verifySeconds += other.verifySeconds
+        sampleSeconds += other.sampleSeconds
+    }
+
     mutating func recordDraft(depths: [Int], accepted: Int) {
         draftedTokens += depths.count
         acceptedTokens += accepted

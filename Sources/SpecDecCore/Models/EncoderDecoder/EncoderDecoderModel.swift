@@ -104,34 +104,72 @@ public final class EncoderDecoderModel: @unchecked Sendable {
     func decode(tokens: UnsafePointer<Int32>, positions: UnsafePointer<Int32>, count n: Int,
                 cache: inout KVCache, memory: CrossAttentionMemory, selfAttention mode: DecoderSelfAttention,
                 scratch s: Seq2SeqScratch, pool: ThreadPool, logits: UnsafeMutablePointer<Float>?, rows: LogitRows) {
+        withUnsafeMutablePointer(to: &cache) { caches in
+            withUnsafePointer(to: memory) { memories in
+                decodeRows(tokens: tokens, positions: positions, count: n, caches: caches, memories: memories,
+                           binding: .oneSequence, mode: mode, scratch: s, pool: pool, logits: logits, rows: rows)
+            }
+        }
+    }
+
+    /// Runs one next token for each of `count` sequences: token t goes into caches[t] after
+    /// what it holds and attends to memories[t] (its own source). Row t's logits are
+    /// computed exactly as a one-sequence pass would compute them.
+    func decodeEachSequence(tokens: UnsafePointer<Int32>, positions: UnsafePointer<Int32>, count n: Int,
+                            caches: UnsafeMutablePointer<KVCache>, memories: UnsafePointer<CrossAttentionMemory>,
+                            scratch s: Seq2SeqScratch, pool: ThreadPool, logits: UnsafeMutablePointer<Float>) {
+        decodeRows(tokens: tokens, positions: positions, count: n, caches: caches, memories: memories,
+                   binding: .onePerSequence, mode: .sequence(batchMask: nil), scratch: s, pool: pool, logits: logits, rows: .all)
+    }
+
+    /// The decoder layers over `count` rows; `binding` says whose cache and source each row uses.
+    private func decodeRows(tokens: UnsafePointer<Int32>, positions: UnsafePointer<Int32>, count n: Int,
+                            caches: UnsafeMutablePointer<KVCache>, memories: UnsafePointer<CrossAttentionMemory>,
+                            binding: DecoderRowBinding, mode: DecoderSelfAttention, scratch s: Seq2SeqScratch, pool: ThreadPool,
+                            logits: UnsafeMutablePointer<Float>?, rows: LogitRows) {
         let c = config
         let d = c.hiddenSize
         decoderEmbedding.embed(tokens, positions: positions, count: n, epsilon: c.normEpsilon, out: s.x)
-        cache.stage(tokens: tokens, positions: positions, count: n)
+        binding.stage(tokens: tokens, positions: positions, count: n, caches: caches)
         for l in 0..<decoderLayers.count {
             let layer = decoderLayers[l]
             let a = layer.selfAttention
-            let keySlots = cache.keys(layer: l) + cache.length * cache.width
-            let valueSlots = cache.values(layer: l) + cache.length * cache.width
+            // One sequence: keys and values go straight into its cache slots; one row per
+            // sequence: into scratch, then each row into its own cache.
+            let (keySlots, valueSlots, kvStride) = binding.keyValueDestination(caches: caches, layer: l, keys: s.key, values: s.value, stride: d)
             pool.project(x: s.x, xStride: d, tokens: n,
                          Projection(a.wq, bias: a.bq, output: s.query, outputStride: d),
-                         Projection(a.wk, bias: a.bk, output: keySlots, outputStride: cache.width),
-                         Projection(a.wv, bias: a.bv, output: valueSlots, outputStride: cache.width))
-            pool.attendDecoder(query: s.query, cache: cache, layer: l, count: n, headCount: c.decoderHeadCount,
-                               mode: mode, scratch: s, output: s.attention)
+                         Projection(a.wk, bias: a.bk, output: keySlots, outputStride: kvStride),
+                         Projection(a.wv, bias: a.bv, output: valueSlots, outputStride: kvStride))
+            binding.scatterKeyValues(caches: caches, layer: l, count: n, keys: s.key, values: s.value, stride: d)
+            switch binding {
+            case .oneSequence:
+                pool.attendDecoder(query: s.query, cache: caches[0], layer: l, count: n, headCount: c.decoderHeadCount,
+                                   mode: mode, scratch: s, output: s.attention)
+            case .onePerSequence:
+                pool.attendEachSequence(query: s.query, caches: caches, layer: l, count: n, headCount: c.decoderHeadCount,
+                                        scratch: s, output: s.attention)
+            }
             pool.project(x: s.attention, xStride: d, tokens: n, Projection(a.wo, bias: a.bo, output: s.sublayer, outputStride: d))
             addAndNormalize(s, layer.selfAttentionNorm, count: n)
 
             let cross = layer.crossAttention
             pool.project(x: s.x, xStride: d, tokens: n, Projection(cross.wq, bias: cross.bq, output: s.query, outputStride: d))
-            pool.attendEverySlot(query: s.query, keys: memory.keys(layer: l), values: memory.values(layer: l), kvStride: d,
-                                 slots: memory.length, count: n, headCount: c.decoderHeadCount, scratch: s, output: s.attention)
+            switch binding {
+            case .oneSequence:
+                let memory = memories[0]
+                pool.attendEverySlot(query: s.query, keys: memory.keys(layer: l), values: memory.values(layer: l), kvStride: d,
+                                     slots: memory.length, count: n, headCount: c.decoderHeadCount, scratch: s, output: s.attention)
+            case .onePerSequence:
+                pool.attendEachSource(query: s.query, memories: memories, layer: l, count: n, headCount: c.decoderHeadCount,
+                                      scratch: s, output: s.attention)
+            }
             pool.project(x: s.attention, xStride: d, tokens: n, Projection(cross.wo, bias: cross.bo, output: s.sublayer, outputStride: d))
             addAndNormalize(s, layer.crossAttentionNorm, count: n)
 
             feedForward(layer.feedForward, layer.finalNorm, width: c.decoderFeedForwardSize, count: n, scratch: s, pool: pool)
         }
-        cache.commitAppend(n)
+        binding.commit(count: n, caches: caches)
         guard let logits else { return }
         let first = rows == .all ? 0 : n - 1
         pool.project(x: s.x + first * d, xStride: d, tokens: n - first,

@@ -13,7 +13,7 @@ enum DecoderSelfAttention {
 
 /// Attention over every (query token, head) pair of one layer, split over the pool.
 private struct Seq2SeqAttentionJob {
-    enum Kind { case all, sequence, gathered }
+    enum Kind { case all, sequence, gathered, eachSequence, eachSource }
     var kind: Kind
     var query: UnsafePointer<Float>      // [count][width]
     var keys: UnsafePointer<Float>       // slot s, head h at keys + s·kvStride + h·headDim
@@ -28,6 +28,9 @@ private struct Seq2SeqAttentionJob {
     var history: UnsafePointer<Int32>?
     var historyStride: Int
     var historyLengths: UnsafePointer<Int32>?
+    var caches: UnsafePointer<KVCache>?                     // .eachSequence: row t's cache
+    var memories: UnsafePointer<CrossAttentionMemory>?      // .eachSource: row t's source
+    var layer = 0
     var scores: UnsafeMutablePointer<Float>
     var scoresStride: Int
     var output: UnsafeMutablePointer<Float> // [count][width]
@@ -68,6 +71,37 @@ extension ThreadPool {
         dispatchAttention(job, work: work)
     }
 
+    /// Self-attention of a batched step: row t is one new token of the sequence cached in
+    /// caches[t] (whose slot caches[t].length already holds its key and value).
+    func attendEachSequence(query: UnsafePointer<Float>, caches: UnsafePointer<KVCache>, layer: Int, count: Int, headCount: Int,
+                            scratch: Seq2SeqScratch, output: UnsafeMutablePointer<Float>) {
+        var job = Seq2SeqAttentionJob(
+            kind: .eachSequence, query: query, keys: query, values: query, kvStride: 0, headCount: headCount,
+            headDim: scratch.width / headCount, width: scratch.width, count: count, slots: 0, batchMask: nil, history: nil,
+            historyStride: 0, historyLengths: nil, scores: scratch.scores, scoresStride: scratch.scoresStride,
+            output: output, pairsPerChunk: 0)
+        job.caches = caches
+        job.layer = layer
+        var work = 0
+        for t in 0..<count { work += caches[t].length + 1 }
+        dispatchAttention(job, work: work)
+    }
+
+    /// Cross-attention of a batched step: row t reads the source of memories[t].
+    func attendEachSource(query: UnsafePointer<Float>, memories: UnsafePointer<CrossAttentionMemory>, layer: Int, count: Int,
+                          headCount: Int, scratch: Seq2SeqScratch, output: UnsafeMutablePointer<Float>) {
+        var job = Seq2SeqAttentionJob(
+            kind: .eachSource, query: query, keys: query, values: query, kvStride: scratch.width, headCount: headCount,
+            headDim: scratch.width / headCount, width: scratch.width, count: count, slots: 0, batchMask: nil, history: nil,
+            historyStride: 0, historyLengths: nil, scores: scratch.scores, scoresStride: scratch.scoresStride,
+            output: output, pairsPerChunk: 0)
+        job.memories = memories
+        job.layer = layer
+        var work = 0
+        for t in 0..<count { work += memories[t].length }
+        dispatchAttention(job, work: work)
+    }
+
     private func dispatchAttention(_ base: Seq2SeqAttentionJob, work: Int) {
         var job = base
         let pairs = job.count * job.headCount
@@ -99,6 +133,21 @@ extension ThreadPool {
                         query: q, keys: job.keys + offset, values: job.values + offset, stride: job.kvStride, headDim: job.headDim,
                         slots: job.history! + t * job.historyStride, slotCount: Int(job.historyLengths![t]),
                         ownSlot: job.slots + t, scores: scores, out: out)
+                case .eachSequence:
+                    // The same call a one-sequence step makes: the cached slots, then its own.
+                    let cache = job.caches![t]
+                    Attention.attend(query: q, keys: cache.keys(layer: job.layer) + offset, values: cache.values(layer: job.layer) + offset,
+                                     stride: cache.width, headDim: job.headDim,
+                                     visibility: .init(cached: 0..<cache.length, batchStart: cache.length, batchIndex: 0,
+                                                       batchCount: 1, batchMask: nil),
+                                     scores: scores, out: out)
+                case .eachSource:
+                    let memory = job.memories![t]
+                    Attention.attend(query: q, keys: memory.keys(layer: job.layer) + offset, values: memory.values(layer: job.layer) + offset,
+                                     stride: job.kvStride, headDim: job.headDim,
+                                     visibility: .init(cached: 0..<memory.length, batchStart: memory.length, batchIndex: t,
+                                                       batchCount: 0, batchMask: nil),
+                                     scores: scores, out: out)
                 }
             }
         }

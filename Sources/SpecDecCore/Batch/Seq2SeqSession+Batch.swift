@@ -1,0 +1,52 @@
+/// Batched translation: many sources per call, one decoder pass per token for all of them.
+extension Seq2SeqSession: BatchDecodingTarget {
+    var endTokenIds: [Int] { config.eosTokenIds }
+
+    func validateBatchInput(_ input: UnsafeBufferPointer<Int32>) throws(SpecDecError) { try validate(source: input) }
+
+    /// Encodes the source into the slot's cross-attention memory; its first decoder token
+    /// is the start token, run with the next pass.
+    func startSequence(_ input: UnsafeBufferPointer<Int32>, slot: Int) throws(SpecDecError) -> Bool {
+        let slots = slots!
+        slots.memories![slot].length = 0
+        model.encode(source: input.baseAddress!, count: input.count, scratch: scratch, pool: pool, memory: &slots.memories![slot])
+        encoderRuns += 1
+        slots.caches[slot].truncate(to: 0)
+        slots.tokens[slot] = Int32(config.decoderStartTokenId)
+        return false
+    }
+
+    func stepEachSequence(count: Int) {
+        let slots = slots!
+        for row in 0..<count { slots.positions[row] = Int32(slots.caches[row].length) }
+        model.decodeEachSequence(tokens: slots.tokens, positions: slots.positions, count: count, caches: slots.caches,
+                                 memories: slots.memories!, scratch: scratch, pool: pool, logits: slots.logits)
+    }
+
+    /// Translates every source (greedy or sampling per `options`): sequence i's tokens go to
+    /// outputs[i · max(1, maxNewTokens) ...], and equal what `generate(source:)` gives for it
+    /// alone (with `seeds[i]` as its seed when given). Up to `schedule.maxSequences` decode
+    /// together; an invalid source fails alone, with its index in the message.
+    public func generateBatch(sources: [UnsafeBufferPointer<Int32>], options: GenerationOptions, seeds: [UInt64]? = nil,
+                              schedule: BatchSchedule, outputs: UnsafeMutablePointer<Int32>) throws(SpecDecError) -> [BatchSequenceResult] {
+        try checkBatch(count: sources.count, options: options, seeds: seeds, schedule: schedule)
+        let seeds = seeds ?? [UInt64](repeating: options.sampling.seed, count: sources.count)
+        var batchStats = GenerationStats()
+        defer { stats = batchStats }
+        guard schedule.maxSequences > 1, slots != nil else {
+            return BatchOneByOne.run(count: sources.count, options: options, seeds: seeds, outputs: outputs, stats: &batchStats) { i, options, output in
+                let result = generate(source: sources[i], options: options, output: output) { _, _ in .proceed }
+                return (result, stats)
+            }
+        }
+        return BatchDecodingLoop.run(self, inputs: sources, options: options, seeds: seeds, schedule: schedule,
+                                     outputs: outputs, stats: &batchStats)
+    }
+
+    func checkBatch(count: Int, options: GenerationOptions, seeds: [UInt64]?, schedule: BatchSchedule) throws(SpecDecError) {
+        guard count >= 1 else { throw .invalidArgument("the batch is empty: give at least one sequence") }
+        try schedule.validate(sessionLimit: maxSequences)
+        try options.validate(vocabSize: config.vocabSize, vocabularyName: pass.vocabularyName)
+        if let seeds, seeds.count != count { throw .invalidArgument("\(seeds.count) seeds for \(count) sequences") }
+    }
+}

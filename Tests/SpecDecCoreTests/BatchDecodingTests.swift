@@ -1,0 +1,124 @@
+import Testing
+@testable import SpecDecCore
+
+/// Batched translation: every sequence's output equals decoding it alone (and, for the
+/// shipped pair's greedy output, transformers' generate), whatever the batch size, the
+/// order sequences join and leave, or the weight precision; bad sequences fail alone.
+@Suite struct BatchDecodingTests {
+    struct Case { let source: [Int32]; let greedy: [Int32] }
+
+    /// The shipped verifier's greedy translations recorded with transformers
+    /// (tools/fixtures/make_specdec_pair_reference.py), EOS included.
+    static func shippedCases() throws -> [Case] {
+        let reference = try Fixtures.json(Fixtures.testsDirectory + "/Fixtures/specdec-pair/reference.json")
+        return (reference["cases"]?.arrayValue ?? []).map { c in
+            func ids(_ key: String) -> [Int32] { (c[key]?.arrayValue ?? []).compactMap { $0.intValue.map(Int32.init) } }
+            return Case(source: ids("source_ids"), greedy: ids("greedy_ids"))
+        }
+    }
+
+    static let verifier = Fixtures.repositoryRoot + "/models/specdec-en-de-verifier"
+
+    /// Runs a batch call and returns each sequence's tokens (nil for a failed one).
+    static func batch(_ session: Seq2SeqSession, _ sources: [[Int32]], options: GenerationOptions, seeds: [UInt64]? = nil,
+                      schedule: BatchSchedule) throws -> ([[Int32]?], [BatchSequenceResult]) {
+        let width = max(1, options.maxNewTokens)
+        var outputs = [Int32](repeating: -1, count: sources.count * width)
+        let buffers = sources.map { s -> UnsafeMutableBufferPointer<Int32> in
+            let b = UnsafeMutableBufferPointer<Int32>.allocate(capacity: max(1, s.count))
+            _ = b.initialize(from: s)
+            return b
+        }
+        defer { buffers.forEach { $0.deallocate() } }
+        let inputs = zip(buffers, sources).map { UnsafeBufferPointer(start: $0.0.baseAddress, count: $0.1.count) }
+        let results = try outputs.withUnsafeMutableBufferPointer { out in
+            try session.generateBatch(sources: inputs, options: options, seeds: seeds, schedule: schedule, outputs: out.baseAddress!)
+        }
+        let tokens = results.enumerated().map { i, r -> [Int32]? in
+            r.error == nil ? Array(outputs[(i * width)..<(i * width + r.count)]) : nil
+        }
+        return (tokens, results)
+    }
+
+    @Test(arguments: [1, 3, 8, 24])
+    func greedyBatchEqualsTransformers(batchSize: Int) throws {
+        let cases = try Self.shippedCases()
+        #expect(cases.count >= 20)
+        let model = try EncoderDecoderLoader.load(directory: Self.verifier)
+        let session = try Seq2SeqSession(model: model, sourceCapacity: 128, capacity: 160, threads: 2, maxSequences: 24)
+        var options = GenerationOptions()
+        options.maxNewTokens = 128
+        // Twice over, so finished sequences' slots are refilled mid-batch.
+        let sources = (cases + cases.reversed()).map(\.source)
+        let expected = (cases + cases.reversed()).map(\.greedy)
+        let (tokens, results) = try Self.batch(session, sources, options: options, schedule: BatchSchedule(maxSequences: batchSize))
+        #expect(results.allSatisfy { $0.error == nil })
+        let matching = zip(tokens, expected).filter { $0.0 == $0.1 }.count
+        #expect(matching == sources.count, "\(matching) of \(sources.count) equal transformers' greedy output")
+        if batchSize > 1 { #expect(session.stats.targetCalls < expected.map(\.count).reduce(0, +)) }
+    }
+
+    /// bf16 and int8 weights, sampling with per-sequence seeds, a repetition penalty, a
+    /// token budget: each sequence equals the same request decoded alone.
+    @Test(arguments: [WeightPrecision.fp32, .bf16, .int8])
+    func batchEqualsOneByOne(precision: WeightPrecision) throws {
+        let sources = Array(try Self.shippedCases().map(\.source).prefix(12))
+        let model = try EncoderDecoderLoader.load(directory: Self.verifier, options: LoadOptions(precision: precision))
+        let session = try Seq2SeqSession(model: model, sourceCapacity: 128, capacity: 160, threads: 2, maxSequences: 8)
+        let alone = try Seq2SeqSession(model: model, sourceCapacity: 128, capacity: 160, threads: 2)
+        var greedy = GenerationOptions()
+        greedy.maxNewTokens = 24
+        var sampling = greedy
+        sampling.sampling.temperature = 0.8
+        sampling.sampling.topK = 20
+        sampling.sampling.repetitionPenalty = 1.2
+        let seeds = sources.indices.map { UInt64($0 * 7 + 1) }
+        for (options, seeds, schedule) in [(greedy, nil, BatchSchedule(maxSequences: 8)),
+                                           (sampling, seeds, BatchSchedule(maxSequences: 8)),
+                                           (greedy, nil, BatchSchedule(maxSequences: 8, maxTokens: 50))] {
+            let (tokens, _) = try Self.batch(session, sources, options: options, seeds: seeds, schedule: schedule)
+            for (i, source) in sources.enumerated() {
+                var own = options
+                if let seeds { own.sampling.seed = seeds[i] }
+                #expect(tokens[i] == (try alone.generate(source: source, options: own)), "sequence \(i) at \(precision)")
+            }
+        }
+    }
+
+    @Test func badSequencesFailAloneAndNamed() throws {
+        let cases = try Self.shippedCases()
+        let model = try EncoderDecoderLoader.load(directory: Self.verifier)
+        let session = try Seq2SeqSession(model: model, sourceCapacity: 64, capacity: 96, threads: 2, maxSequences: 4)
+        var options = GenerationOptions()
+        options.maxNewTokens = 128
+        let tooLong = [Int32](repeating: 5, count: 65)
+        let outOfRange: [Int32] = [5, Int32(model.config.sourceVocabSize), 0]
+        let sources = [cases[0].source, [], cases[1].source, tooLong, outOfRange, cases[2].source]
+        let (tokens, results) = try Self.batch(session, sources, options: options, schedule: BatchSchedule(maxSequences: 4))
+        #expect(tokens[0] == cases[0].greedy && tokens[2] == cases[1].greedy && tokens[5] == cases[2].greedy)
+        for bad in [1, 3, 4] {
+            #expect(tokens[bad] == nil)
+            #expect(results[bad].error?.message.hasPrefix("sequence \(bad): ") == true, "\(results[bad].error?.message ?? "")")
+        }
+        #expect(results[3].error?.kind == .capacity && results[4].error?.kind == .tokenOutOfRange && results[1].error?.kind == .invalidArgument)
+        // An empty batch, a batch above the session's sequences, mismatched seeds: errors, and the session stays usable.
+        #expect(throws: SpecDecError.self) { _ = try Self.batch(session, [], options: options, schedule: BatchSchedule(maxSequences: 2)) }
+        let big = #expect(throws: SpecDecError.self) { _ = try Self.batch(session, [cases[0].source], options: options, schedule: BatchSchedule(maxSequences: 5)) }
+        #expect(big?.kind == .capacity)
+        #expect(throws: SpecDecError.self) { _ = try Self.batch(session, [cases[0].source], options: options, seeds: [1, 2], schedule: BatchSchedule(maxSequences: 2)) }
+        #expect(try Self.batch(session, [cases[3].source], options: options, schedule: BatchSchedule(maxSequences: 4)).0[0] == cases[3].greedy)
+        #expect(throws: SpecDecError.self) { _ = try Seq2SeqSession(model: model, maxBatch: 8, maxSequences: 9) }
+    }
+
+    /// The batched step allocates nothing per token: the arena's carve-outs stay as they were.
+    @Test func batchedStepsAllocateNoArenaMemory() throws {
+        let sources = try Self.shippedCases().map(\.source)
+        let model = try EncoderDecoderLoader.load(directory: Self.verifier)
+        let session = try Seq2SeqSession(model: model, sourceCapacity: 128, capacity: 160, threads: 2, maxSequences: 8)
+        let before = session.arena.allocationCount
+        var options = GenerationOptions()
+        options.maxNewTokens = 64
+        _ = try Self.batch(session, sources, options: options, schedule: BatchSchedule(maxSequences: 8))
+        #expect(session.arena.allocationCount == before)
+    }
+}
