@@ -24,15 +24,10 @@ import Testing
                       schedule: BatchSchedule) throws -> ([[Int32]?], [BatchSequenceResult]) {
         let width = max(1, options.maxNewTokens)
         var outputs = [Int32](repeating: -1, count: sources.count * width)
-        let buffers = sources.map { s -> UnsafeMutableBufferPointer<Int32> in
-            let b = UnsafeMutableBufferPointer<Int32>.allocate(capacity: max(1, s.count))
-            _ = b.initialize(from: s)
-            return b
-        }
-        defer { buffers.forEach { $0.deallocate() } }
-        let inputs = zip(buffers, sources).map { UnsafeBufferPointer(start: $0.0.baseAddress, count: $0.1.count) }
-        let results = try outputs.withUnsafeMutableBufferPointer { out in
-            try session.generateBatch(sources: inputs, options: options, seeds: seeds, schedule: schedule, outputs: out.baseAddress!)
+        let results = try sources.withUnsafeBufferPointers { inputs in
+            try outputs.withUnsafeMutableBufferPointer { out in
+                try session.generateBatch(sources: inputs, options: options, seeds: seeds, schedule: schedule, outputs: out.baseAddress!)
+            }
         }
         let tokens = results.enumerated().map { i, r -> [Int32]? in
             r.error == nil ? Array(outputs[(i * width)..<(i * width + r.count)]) : nil
@@ -120,5 +115,62 @@ import Testing
         options.maxNewTokens = 64
         _ = try Self.batch(session, sources, options: options, schedule: BatchSchedule(maxSequences: 8))
         #expect(session.arena.allocationCount == before)
+    }
+}
+
+/// Batched generation on decoder-only models (Llama, Mistral's sliding window, Qwen2,
+/// GPT-2): the fixture prompt's output equals transformers' greedy ids inside a batch,
+/// and every other prompt equals its own one-sequence run.
+@Suite struct DecoderBatchDecodingTests {
+    @Test(arguments: ["llama_f32", "mistral_f32", "qwen2_f32", "gpt2_f32", "llama_bf16"])
+    func batchEqualsTransformersAndOneByOne(name: String) throws {
+        let reference = try DecoderReference(directory: Fixtures.decoder(name))
+        let model = try ModelLoader.load(directory: Fixtures.decoder(name))
+        let session = try Session(model: model, capacity: 64, threads: 2, maxBatch: 16, maxSequences: 4)
+        let alone = try Session(model: model, capacity: 64, threads: 2, maxBatch: 16)
+        let vocab = Int32(model.config.vocabSize)
+        // Prompts of 1 to 30 tokens (longer than max_batch: prefilled in two passes).
+        var prompts = [reference.promptIds]
+        for (i, length) in [3, 1, 30, 7, 12, 5].enumerated() {
+            prompts.append((0..<length).map { Int32((($0 + 1) * 37 + i * 11) % Int(vocab)) })
+        }
+        prompts.append(reference.promptIds)
+        var options = GenerationOptions()
+        options.maxNewTokens = reference.greedyIds.count
+        options.stopAtEndOfSequence = false
+        var sampling = options
+        sampling.sampling.temperature = 0.9
+        sampling.sampling.topP = 0.9
+        for options in [options, sampling] {
+            let width = options.maxNewTokens
+            var outputs = [Int32](repeating: -1, count: prompts.count * width)
+            let results = try prompts.withUnsafeBufferPointers { inputs in
+                try outputs.withUnsafeMutableBufferPointer { out in
+                    try session.generateBatch(prompts: inputs, options: options, seeds: prompts.indices.map { UInt64($0) },
+                                              schedule: BatchSchedule(maxSequences: 4), outputs: out.baseAddress!)
+                }
+            }
+            for (i, prompt) in prompts.enumerated() {
+                #expect(results[i].error == nil)
+                let tokens = Array(outputs[(i * width)..<(i * width + results[i].count)])
+                var own = options
+                own.sampling.seed = UInt64(i)
+                #expect(tokens == (try alone.generateArray(prompt, options: own)), "\(name) prompt \(i)")
+                if options.sampling.isGreedy && prompt == reference.promptIds { #expect(tokens == reference.greedyIds) }
+            }
+        }
+    }
+}
+
+extension Array where Element == [Int32] {
+    /// The arrays as buffers for the duration of `body`.
+    func withUnsafeBufferPointers<R>(_ body: ([UnsafeBufferPointer<Int32>]) throws -> R) rethrows -> R {
+        let copies = map { a -> UnsafeMutableBufferPointer<Int32> in
+            let b = UnsafeMutableBufferPointer<Int32>.allocate(capacity: Swift.max(1, a.count))
+            _ = b.initialize(from: a)
+            return b
+        }
+        defer { copies.forEach { $0.deallocate() } }
+        return try body(zip(copies, self).map { UnsafeBufferPointer(start: $0.0.baseAddress, count: $0.1.count) })
     }
 }

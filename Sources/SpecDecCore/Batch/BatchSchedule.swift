@@ -11,7 +11,10 @@ public struct BatchSchedule: Sendable {
         self.maxTokens = maxTokens
     }
 
-    func validate(sessionLimit: Int) throws(SpecDecError) {
+    /// Checks a call of `count` inputs (and their seeds, when given) before any work.
+    func validate(count: Int, seeds: [UInt64]?, sessionLimit: Int) throws(SpecDecError) {
+        guard count >= 1 else { throw .invalidArgument("the batch is empty: give at least one sequence") }
+        if let seeds, seeds.count != count { throw .invalidArgument("\(seeds.count) seeds for \(count) sequences") }
         guard maxSequences >= 1 else { throw .invalidArgument("batch size must be >= 1 (got \(maxSequences))") }
         guard maxTokens >= 0 else { throw .invalidArgument("batch tokens must be >= 0 (got \(maxTokens))") }
         guard maxSequences <= sessionLimit else {

@@ -29,7 +29,8 @@ extension Seq2SeqSession: BatchDecodingTarget {
     /// together; an invalid source fails alone, with its index in the message.
     public func generateBatch(sources: [UnsafeBufferPointer<Int32>], options: GenerationOptions, seeds: [UInt64]? = nil,
                               schedule: BatchSchedule, outputs: UnsafeMutablePointer<Int32>) throws(SpecDecError) -> [BatchSequenceResult] {
-        try checkBatch(count: sources.count, options: options, seeds: seeds, schedule: schedule)
+        try schedule.validate(count: sources.count, seeds: seeds, sessionLimit: maxSequences)
+        try options.validate(vocabSize: config.vocabSize, vocabularyName: pass.vocabularyName)
         let seeds = seeds ?? [UInt64](repeating: options.sampling.seed, count: sources.count)
         var batchStats = GenerationStats()
         defer { stats = batchStats }
@@ -41,12 +42,5 @@ extension Seq2SeqSession: BatchDecodingTarget {
         }
         return BatchDecodingLoop.run(self, inputs: sources, options: options, seeds: seeds, schedule: schedule,
                                      outputs: outputs, stats: &batchStats)
-    }
-
-    func checkBatch(count: Int, options: GenerationOptions, seeds: [UInt64]?, schedule: BatchSchedule) throws(SpecDecError) {
-        guard count >= 1 else { throw .invalidArgument("the batch is empty: give at least one sequence") }
-        try schedule.validate(sessionLimit: maxSequences)
-        try options.validate(vocabSize: config.vocabSize, vocabularyName: pass.vocabularyName)
-        if let seeds, seeds.count != count { throw .invalidArgument("\(seeds.count) seeds for \(count) sequences") }
     }
 }

@@ -21,6 +21,24 @@ public protocol DecoderModel: AnyObject, Sendable {
         tokens: UnsafePointer<Int32>, positions: UnsafePointer<Int32>, count: Int,
         cache: inout KVCache, scratch: ForwardScratch, pool: ThreadPool,
         logits: UnsafeMutablePointer<Float>?, rows: LogitRows, batchMask: UnsafePointer<UInt8>?)
+
+    /// Runs one next token for each of `count` sequences: token t goes into caches[t] after
+    /// what it holds; row t of `logits` gets its next-token logits, exactly as `forward`
+    /// would compute them for that sequence alone. (The default runs the rows one by one.)
+    func forwardEachSequence(tokens: UnsafePointer<Int32>, positions: UnsafePointer<Int32>, count: Int,
+                             caches: UnsafeMutablePointer<KVCache>, scratch: ForwardScratch, pool: ThreadPool,
+                             logits: UnsafeMutablePointer<Float>)
+}
+
+extension DecoderModel {
+    public func forwardEachSequence(tokens: UnsafePointer<Int32>, positions: UnsafePointer<Int32>, count: Int,
+                                    caches: UnsafeMutablePointer<KVCache>, scratch: ForwardScratch, pool: ThreadPool,
+                                    logits: UnsafeMutablePointer<Float>) {
+        for t in 0..<count {
+            forward(tokens: tokens + t, positions: positions + t, count: 1, cache: &caches[t], scratch: scratch, pool: pool,
+                    logits: logits + t * config.vocabSize, rows: .last, batchMask: nil)
+        }
+    }
 }
 
 /// Loads whichever supported architecture a Hugging Face directory holds.

@@ -61,6 +61,24 @@ public final class GPT2Model: DecoderModel, @unchecked Sendable {
         cache: inout KVCache, scratch s: ForwardScratch, pool: ThreadPool,
         logits: UnsafeMutablePointer<Float>?, rows: LogitRows, batchMask: UnsafePointer<UInt8>?
     ) {
+        withUnsafeMutablePointer(to: &cache) { caches in
+            forwardRows(tokens: tokens, positions: positions, count: n, caches: caches, binding: .oneSequence, scratch: s,
+                        pool: pool, logits: logits, rows: rows, batchMask: batchMask)
+        }
+    }
+
+    public func forwardEachSequence(tokens: UnsafePointer<Int32>, positions: UnsafePointer<Int32>, count n: Int,
+                                    caches: UnsafeMutablePointer<KVCache>, scratch s: ForwardScratch, pool: ThreadPool,
+                                    logits: UnsafeMutablePointer<Float>) {
+        forwardRows(tokens: tokens, positions: positions, count: n, caches: caches, binding: .onePerSequence, scratch: s,
+                    pool: pool, logits: logits, rows: .all, batchMask: nil)
+    }
+
+    private func forwardRows(
+        tokens: UnsafePointer<Int32>, positions: UnsafePointer<Int32>, count n: Int,
+        caches: UnsafeMutablePointer<KVCache>, binding: DecoderRowBinding, scratch s: ForwardScratch, pool: ThreadPool,
+        logits: UnsafeMutablePointer<Float>?, rows: LogitRows, batchMask: UnsafePointer<UInt8>?
+    ) {
         let c = config
         let d = c.hiddenSize, f = c.intermediateSize, qkv = 3 * d
         for t in 0..<n {
@@ -68,7 +86,7 @@ public final class GPT2Model: DecoderModel, @unchecked Sendable {
             let tokenRow = tokenEmbedding[Int(tokens[t])], positionRow = positionEmbedding[Int(positions[t])]
             for i in 0..<d { x[i] = tokenRow[i] + positionRow[i] }
         }
-        cache.stage(tokens: tokens, positions: positions, count: n)
+        binding.stage(tokens: tokens, positions: positions, count: n, caches: caches)
         for l in 0..<layers.count {
             let layer = layers[l]
             for t in 0..<n {
@@ -77,13 +95,14 @@ public final class GPT2Model: DecoderModel, @unchecked Sendable {
             }
             pool.project(x: s.normed, xStride: d, tokens: n,
                          Projection(layer.wQKV, bias: layer.bQKV.pointer, output: s.query, outputStride: qkv))
-            let keySlots = cache.keys(layer: l) + cache.length * cache.width
-            let valueSlots = cache.values(layer: l) + cache.length * cache.width
+            let (keySlots, valueSlots, kvStride) = binding.keyValueDestination(caches: caches, layer: l, keys: s.key,
+                                                                               values: s.value, stride: d)
             for t in 0..<n {
-                (keySlots + t * cache.width).update(from: s.query + t * qkv + d, count: d)
-                (valueSlots + t * cache.width).update(from: s.query + t * qkv + 2 * d, count: d)
+                (keySlots + t * kvStride).update(from: s.query + t * qkv + d, count: d)
+                (valueSlots + t * kvStride).update(from: s.query + t * qkv + 2 * d, count: d)
             }
-            pool.attendAll(query: s.query, queryStride: qkv, cache: cache, layer: l, count: n, config: c,
+            binding.scatterKeyValues(caches: caches, layer: l, count: n, keys: s.key, values: s.value, stride: d)
+            pool.attendAll(query: s.query, queryStride: qkv, caches: caches, binding: binding, layer: l, count: n, config: c,
                            scratch: s, batchMask: batchMask, slidingWindow: nil, positions: positions)
             pool.project(x: s.attention, xStride: d, tokens: n,
                          Projection(layer.wProj, bias: layer.bProj.pointer, output: s.normed, outputStride: d))
@@ -100,7 +119,7 @@ public final class GPT2Model: DecoderModel, @unchecked Sendable {
                          Projection(layer.wDown, bias: layer.bDown.pointer, output: s.normed, outputStride: d))
             for t in 0..<n { VectorOps.add(s.x + t * d, s.normed + t * d, count: d) }
         }
-        cache.commitAppend(n)
+        binding.commit(count: n, caches: caches)
         guard let logits else { return }
         let first = rows == .all ? 0 : n - 1
         for t in first..<n {

@@ -64,30 +64,50 @@ public final class LlamaModel: DecoderModel, @unchecked Sendable {
         cache: inout KVCache, scratch s: ForwardScratch, pool: ThreadPool,
         logits: UnsafeMutablePointer<Float>?, rows: LogitRows, batchMask: UnsafePointer<UInt8>?
     ) {
+        withUnsafeMutablePointer(to: &cache) { caches in
+            forwardRows(tokens: tokens, positions: positions, count: n, caches: caches, binding: .oneSequence, scratch: s,
+                        pool: pool, logits: logits, rows: rows, batchMask: batchMask)
+        }
+    }
+
+    public func forwardEachSequence(tokens: UnsafePointer<Int32>, positions: UnsafePointer<Int32>, count n: Int,
+                                    caches: UnsafeMutablePointer<KVCache>, scratch s: ForwardScratch, pool: ThreadPool,
+                                    logits: UnsafeMutablePointer<Float>) {
+        forwardRows(tokens: tokens, positions: positions, count: n, caches: caches, binding: .onePerSequence, scratch: s,
+                    pool: pool, logits: logits, rows: .all, batchMask: nil)
+    }
+
+    private func forwardRows(
+        tokens: UnsafePointer<Int32>, positions: UnsafePointer<Int32>, count n: Int,
+        caches: UnsafeMutablePointer<KVCache>, binding: DecoderRowBinding, scratch s: ForwardScratch, pool: ThreadPool,
+        logits: UnsafeMutablePointer<Float>?, rows: LogitRows, batchMask: UnsafePointer<UInt8>?
+    ) {
         let c = config
         let d = c.hiddenSize, half = c.headDim / 2
         for t in 0..<n {
             (s.x + t * d).update(from: embedding[Int(tokens[t])], count: d)
             rotary.angles(position: Int(positions[t]), cos: s.cos + t * half, sin: s.sin + t * half)
         }
-        cache.stage(tokens: tokens, positions: positions, count: n)
+        binding.stage(tokens: tokens, positions: positions, count: n, caches: caches)
         for l in 0..<layers.count {
             let layer = layers[l]
             for t in 0..<n {
                 VectorOps.rmsNorm(s.x + t * d, weight: layer.attentionNorm.pointer, epsilon: c.normEpsilon, count: d, out: s.normed + t * d)
             }
-            // Keys and values go straight into their cache slots.
-            let keySlots = cache.keys(layer: l) + cache.length * cache.width
-            let valueSlots = cache.values(layer: l) + cache.length * cache.width
+            // One sequence: keys and values go straight into its cache slots; one row per
+            // sequence: into scratch rows, rotated, then each into its own cache.
+            let (keySlots, valueSlots, kvStride) = binding.keyValueDestination(caches: caches, layer: l, keys: s.key,
+                                                                               values: s.value, stride: c.kvDim)
             pool.project(x: s.normed, xStride: d, tokens: n,
                          Projection(layer.wq, bias: layer.bq, output: s.query, outputStride: c.queryDim),
-                         Projection(layer.wk, bias: layer.bk, output: keySlots, outputStride: cache.width),
-                         Projection(layer.wv, bias: layer.bv, output: valueSlots, outputStride: cache.width))
+                         Projection(layer.wk, bias: layer.bk, output: keySlots, outputStride: kvStride),
+                         Projection(layer.wv, bias: layer.bv, output: valueSlots, outputStride: kvStride))
             for t in 0..<n {
                 rotary.rotate(s.query + t * c.queryDim, heads: c.headCount, cos: s.cos + t * half, sin: s.sin + t * half)
-                rotary.rotate(keySlots + t * cache.width, heads: c.kvHeadCount, cos: s.cos + t * half, sin: s.sin + t * half)
+                rotary.rotate(keySlots + t * kvStride, heads: c.kvHeadCount, cos: s.cos + t * half, sin: s.sin + t * half)
             }
-            pool.attendAll(query: s.query, queryStride: c.queryDim, cache: cache, layer: l, count: n, config: c,
+            binding.scatterKeyValues(caches: caches, layer: l, count: n, keys: s.key, values: s.value, stride: c.kvDim)
+            pool.attendAll(query: s.query, queryStride: c.queryDim, caches: caches, binding: binding, layer: l, count: n, config: c,
                            scratch: s, batchMask: batchMask, slidingWindow: c.slidingWindow, positions: positions)
             pool.project(x: s.attention, xStride: c.queryDim, tokens: n,
                          Projection(layer.wo, bias: layer.bo, output: s.normed, outputStride: d))
@@ -105,7 +125,7 @@ public final class LlamaModel: DecoderModel, @unchecked Sendable {
                          Projection(layer.wDown, bias: layer.bDown, output: s.normed, outputStride: d))
             for t in 0..<n { VectorOps.add(s.x + t * d, s.normed + t * d, count: d) }
         }
-        cache.commitAppend(n)
+        binding.commit(count: n, caches: caches)
         guard let logits else { return }
         let first = rows == .all ? 0 : n - 1
         for t in first..<n {

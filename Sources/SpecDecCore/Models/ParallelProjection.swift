@@ -50,6 +50,9 @@ private struct AttentionJob {
     var scoresStride: Int
     var output: UnsafeMutablePointer<Float>
     var pairsPerChunk: Int
+    /// One row per sequence: row t's cache (nil: every row is in the cache above).
+    var caches: UnsafePointer<KVCache>?
+    var layer: Int
 }
 
 extension ThreadPool {
@@ -102,12 +105,21 @@ extension ThreadPool {
         }
     }
 
-    /// Attention for every (new token, head) pair, with keys and values from the cache.
-    func attendAll(query: UnsafePointer<Float>, queryStride: Int, cache: KVCache, layer: Int, count: Int,
-                   config c: ModelConfig, scratch: ForwardScratch, batchMask: UnsafePointer<UInt8>?,
+    /// Attention for every (new token, head) pair, with keys and values from the cache(s):
+    /// every row in caches[0] (one sequence), or row t in caches[t] (one row per sequence).
+    func attendAll(query: UnsafePointer<Float>, queryStride: Int, caches: UnsafePointer<KVCache>, binding: DecoderRowBinding,
+                   layer: Int, count: Int, config c: ModelConfig, scratch: ForwardScratch, batchMask: UnsafePointer<UInt8>?,
                    slidingWindow: Int?, positions: UnsafePointer<Int32>) {
         let pairs = count * c.headCount
-        let small = count * (cache.length + count) * c.queryDim < ThreadPool.parallelWorkThreshold
+        let cache = caches[0]
+        var visited = count * (cache.length + count)
+        if case .onePerSequence = binding {
+            visited = 0
+            for t in 0..<count { visited += caches[t].length + 1 }
+        }
+        let small = visited * c.queryDim < ThreadPool.parallelWorkThreshold
+        var perSequence = false
+        if case .onePerSequence = binding { perSequence = true }
         let job = AttentionJob(
             query: query, queryStride: queryStride,
             keys: cache.keys(layer: layer), values: cache.values(layer: layer), cacheWidth: cache.width,
@@ -115,25 +127,31 @@ extension ThreadPool {
             headCount: c.headCount, groups: c.headCount / c.kvHeadCount, headDim: c.headDim, queryDim: c.queryDim,
             slidingWindow: slidingWindow ?? 0, batchMask: batchMask,
             scores: scratch.scores, scoresStride: scratch.scoresStride, output: scratch.attention,
-            pairsPerChunk: small ? pairs : 1)
+            pairsPerChunk: small ? pairs : 1, caches: perSequence ? UnsafePointer(caches) : nil, layer: layer)
         run(chunks: small ? 1 : pairs, context: job) { raw, chunk, thread in
             let job = raw.assumingMemoryBound(to: AttentionJob.self).pointee
             let pairs = job.count * job.headCount
             let pairsInChunk = (chunk * job.pairsPerChunk)..<min(pairs, (chunk + 1) * job.pairsPerChunk)
             for pair in pairsInChunk {
                 let t = pair / job.headCount, h = pair % job.headCount
+                // A row of a batched step sees its own cache and itself, as a one-token pass would.
+                let own = job.caches.map { $0[t] }
+                let keys = own.map { UnsafePointer($0.keys(layer: job.layer)) } ?? job.keys
+                let values = own.map { UnsafePointer($0.values(layer: job.layer)) } ?? job.values
+                let cachedSlots = own?.length ?? job.cachedSlots
+                let slotPositions = own.map { UnsafePointer($0.positions) } ?? job.slotPositions
                 var firstCached = 0
                 if job.slidingWindow > 0 {
                     // Mistral's window: a token sees the `window` latest positions, itself included.
                     let oldest = Int(job.tokenPositions[t]) - job.slidingWindow
-                    while firstCached < job.cachedSlots && Int(job.slotPositions[firstCached]) <= oldest { firstCached += 1 }
+                    while firstCached < cachedSlots && Int(slotPositions[firstCached]) <= oldest { firstCached += 1 }
                 }
                 let kvOffset = (h / job.groups) * job.headDim
                 Attention.attend(
                     query: job.query + t * job.queryStride + h * job.headDim,
-                    keys: job.keys + kvOffset, values: job.values + kvOffset, stride: job.cacheWidth, headDim: job.headDim,
-                    visibility: .init(cached: firstCached..<job.cachedSlots, batchStart: job.cachedSlots, batchIndex: t,
-                                      batchCount: job.count, batchMask: job.batchMask),
+                    keys: keys + kvOffset, values: values + kvOffset, stride: job.cacheWidth, headDim: job.headDim,
+                    visibility: .init(cached: firstCached..<cachedSlots, batchStart: cachedSlots, batchIndex: own == nil ? t : 0,
+                                      batchCount: own == nil ? job.count : 1, batchMask: job.batchMask),
                     scores: job.scores + thread * job.scoresStride,
                     out: job.output + t * job.queryDim + h * job.headDim)
             }

@@ -11,13 +11,19 @@ public final class Session {
     let nextLogits: UnsafeMutablePointer<Float>   // [vocab] logits of the newest token
     let positionScratch: UnsafeMutablePointer<Int32> // [maxBatch]
     public internal(set) var stats = GenerationStats()
+    /// Batched decoding's sequences (nil when the session was made for one sequence).
+    let slots: SequenceSlots?
+    /// Most sequences one batched call decodes together.
+    public let maxSequences: Int
 
     public var config: ModelConfig { model.config }
     public var length: Int { cache.length }
     public var capacity: Int { cache.capacity }
 
+    /// - maxSequences: sequences a batched call decodes together (each gets a KV cache of
+    ///   `capacity`); at most `maxBatch`.
     public init(model: any DecoderModel, capacity requested: Int = 0, threads: Int = 0,
-                backend: ArenaBackend = .automatic, maxBatch: Int = 64) throws(SpecDecError) {
+                backend: ArenaBackend = .automatic, maxBatch: Int = 64, maxSequences: Int = 1) throws(SpecDecError) {
         let c = model.config
         guard requested >= 0 else { throw .invalidArgument("kv_capacity must be >= 0 (got \(requested))") }
         guard threads >= 0 else { throw .invalidArgument("n_threads must be >= 0 (got \(threads))") }
@@ -26,19 +32,29 @@ public final class Session {
         guard capacity <= c.contextLength else {
             throw .init(.capacity, "kv_capacity \(capacity) exceeds the model's context length \(c.contextLength)")
         }
+        guard maxSequences >= 1, maxSequences <= maxBatch else {
+            throw .invalidArgument("max_sequences must be in 1...max_batch (\(maxBatch)) (got \(maxSequences))")
+        }
         let threadCount = min(64, threads == 0 ? Clock.onlineProcessors : threads)
         let bytes = KVCache.footprint(layerCount: c.layerCount, capacity: capacity, width: c.kvDim)
             + ForwardScratch.footprint(c, maxBatch: maxBatch, threads: threadCount, capacity: capacity)
             + Sampler.footprint(vocabSize: c.vocabSize)
             + Arena.footprint(Float.self, count: c.vocabSize) + Arena.footprint(Int32.self, count: maxBatch)
+        let slotBytes = SequenceSlots.footprint(count: maxSequences, layerCount: c.layerCount, capacity: capacity,
+                                                width: c.kvDim, vocabSize: c.vocabSize, source: nil)
         self.model = model
         self.maxBatch = maxBatch
-        arena = try Arena(byteCount: bytes, backend: backend)
+        self.maxSequences = maxSequences
+        arena = try Arena(byteCount: bytes + slotBytes, backend: backend)
         cache = try KVCache(layerCount: c.layerCount, capacity: capacity, width: c.kvDim, arena: arena)
         scratch = try ForwardScratch(c, maxBatch: maxBatch, threads: threadCount, capacity: capacity, arena: arena)
         sampler = try Sampler(vocabSize: c.vocabSize, arena: arena)
         nextLogits = try arena.allocate(Float.self, count: c.vocabSize)
         positionScratch = try arena.allocate(Int32.self, count: maxBatch)
+        slots = maxSequences > 1
+            ? try SequenceSlots(count: maxSequences, layerCount: c.layerCount, capacity: capacity, width: c.kvDim,
+                                vocabSize: c.vocabSize, source: nil, arena: arena)
+            : nil
         pool = ThreadPool(threadCount: threadCount)
     }
 
