@@ -56,6 +56,8 @@
  *                  (specdec_model_params_t grew weight_precision and kernel_path;
  *                  specdec_model_info_t grew the same plus weight_bytes);
  *                  specdec_kernel_path_name, specdec_kernel_path_supported.
+ *   ABI 4 (0.4.0): batched decoding: specdec_generate_batch, specdec_beam_search_batch,
+ *                  specdec_batch_params_t; specdec_session_params_t grew max_sequences.
  */
 #ifndef SPECDEC_H
 #define SPECDEC_H
@@ -78,15 +80,15 @@ extern "C" {
 /* ------------------------------------------------------------------------- */
 
 #define SPECDEC_VERSION_MAJOR 0
-#define SPECDEC_VERSION_MINOR 3
+#define SPECDEC_VERSION_MINOR 4
 #define SPECDEC_VERSION_PATCH 0
 #define SPECDEC_VERSION_NUMBER \
     (SPECDEC_VERSION_MAJOR * 10000 + SPECDEC_VERSION_MINOR * 100 + SPECDEC_VERSION_PATCH)
-#define SPECDEC_VERSION_STRING "0.3.0"
+#define SPECDEC_VERSION_STRING "0.4.0"
 
 /* Bumped whenever the contract changes (append-only: a higher ABI version is a
  * superset of every lower one). */
-#define SPECDEC_ABI_VERSION 3
+#define SPECDEC_ABI_VERSION 4
 
 /* Runtime twins of the macros above: compare them to detect a library that is
  * older than the header you compiled against. Thread-safe, cannot fail. */
@@ -268,6 +270,11 @@ typedef struct specdec_session_params {
     int32_t n_threads;        /* compute threads; 0 = one per online CPU (max 64) */
     int32_t arena_backend;    /* SPECDEC_ARENA_*, default AUTO */
     int32_t max_batch;        /* most tokens one eval call may score; default 64 */
+    /* ABI 4 */
+    int32_t max_sequences;    /* sequences a batch call decodes together, 1..max_batch;
+                                 default 1. Each gets a KV cache of kv_capacity (and, for
+                                 encoder-decoder models, its encoded source), allocated with
+                                 the session. */
 } specdec_session_params_t;
 
 SPECDEC_API specdec_session_params_t specdec_session_default_params(void);
@@ -583,6 +590,63 @@ SPECDEC_API specdec_status specdec_beam_search(specdec_session_t *session,
                                               int32_t *out_tokens, int32_t *out_lengths,
                                               float *out_scores, int32_t *out_ended_with_eos,
                                               int32_t *out_n_hypotheses);
+
+/* ------------------------------------------------------------------------- */
+/* Batched decoding (ABI 4)                                                   */
+/* ------------------------------------------------------------------------- */
+
+typedef struct specdec_batch_params {
+    uint32_t struct_size;          /* sizeof(specdec_batch_params_t) */
+    int32_t batch_size;            /* sequences decoded together; 0 (default) = the
+                                      session's max_sequences; more is SPECDEC_ERR_CAPACITY */
+    int32_t batch_tokens;          /* 0 (default) = off; else a sequence joins the batch only
+                                      while the inputs decoding hold at most this many tokens
+                                      (an input longer than that decodes alone) */
+    int32_t reserved0;
+    const uint64_t *seeds;         /* NULL (default): params->seed for every sequence; else
+                                      n_inputs seeds, sequence i sampling with seeds[i] */
+} specdec_batch_params_t;
+
+SPECDEC_API specdec_batch_params_t specdec_batch_default_params(void);
+
+/* Decodes many inputs in one call: prompts on a decoder-only session, sources on an
+ * encoder-decoder session (as specdec_generate / specdec_generate_seq2seq with no
+ * prefix). Input i is inputs[i] (input_lengths[i] ids). Greedy and sampling run up to
+ * batch_size sequences with one model pass per token; a sequence that ends leaves the
+ * batch and the next input takes its slot. With `spec` (speculative decoding, every
+ * drafter) or batch_size 1 the inputs are decoded one after another. Every sequence's
+ * output equals what the one-sequence call gives for it (with its seed).
+ *   out_tokens: n_inputs * max_new_tokens ids (out_cap at least that, checked first):
+ *               sequence i's at out_tokens[i * max_new_tokens], out_lengths[i] of them.
+ *   out_stop_reasons, out_statuses: n_inputs entries each, or NULL.
+ * A bad input (empty, ids out of range, longer than the session or the model allows)
+ * fails alone: its status goes to out_statuses[i], its length is 0, and the others are
+ * decoded. The call returns SPECDEC_OK when every sequence succeeded, else the status of
+ * the first that failed, with "sequence i: ..." in the message. An empty batch, a
+ * batch_size above the session's max_sequences, or params->callback set (batch calls
+ * stream nothing) fail before any work. specdec_session_get_stats then describes the
+ * whole call (target_calls counts batched passes); the session's own cache is emptied. */
+SPECDEC_API specdec_status specdec_generate_batch(specdec_session_t *session,
+                                                 const int32_t *const *inputs, const int32_t *input_lengths,
+                                                 int32_t n_inputs,
+                                                 const specdec_generate_params_t *params,
+                                                 const specdec_speculative_params_t *spec,
+                                                 const specdec_batch_params_t *batch,
+                                                 int32_t *out_tokens, int32_t out_cap, int32_t *out_lengths,
+                                                 int32_t *out_stop_reasons, int32_t *out_statuses);
+
+/* Beam search (as specdec_beam_search) for each of n_inputs sources, one after another.
+ * Source i's hypotheses: out_n_hypotheses[i] of them, hypothesis j at
+ * out_tokens[(i * num_return + j) * max_new_tokens] with out_lengths, out_scores and
+ * out_ended_with_eos at [i * num_return + j]. Failures per source as in
+ * specdec_generate_batch (out_statuses may be NULL). */
+SPECDEC_API specdec_status specdec_beam_search_batch(specdec_session_t *session,
+                                                    const int32_t *const *sources, const int32_t *source_lengths,
+                                                    int32_t n_sources,
+                                                    const specdec_beam_params_t *params,
+                                                    int32_t *out_tokens, int32_t *out_lengths,
+                                                    float *out_scores, int32_t *out_ended_with_eos,
+                                                    int32_t *out_n_hypotheses, int32_t *out_statuses);
 
 /* ------------------------------------------------------------------------- */
 /* Tokenizers and text (ABI 2)                                                */

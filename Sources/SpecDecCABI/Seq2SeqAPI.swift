@@ -85,6 +85,21 @@ public func specdec_beam_default_params() -> specdec_beam_params_t {
     return p
 }
 
+/// The C beam parameters (NULL: the defaults) as options.
+func beamSearchOptions(_ params: UnsafePointer<specdec_beam_params_t>?) throws(SpecDecError) -> BeamSearchOptions {
+    let p = try readParams(params, defaults: specdec_beam_default_params(), name: "specdec_beam_params_t")
+    guard let early = BeamEarlyStopping(rawValue: p.early_stopping) else {
+        throw .invalidArgument("early_stopping \(p.early_stopping) is not one of the SPECDEC_EARLY_STOP_* values")
+    }
+    var options = BeamSearchOptions()
+    options.beamCount = Int(p.beam_size)
+    options.maxNewTokens = Int(p.max_new_tokens)
+    options.lengthPenalty = Double(p.length_penalty)
+    options.earlyStopping = early
+    options.returnCount = Int(p.num_return)
+    return options
+}
+
 @_cdecl("specdec_beam_search")
 public func specdec_beam_search(_ session: OpaquePointer?, _ source: UnsafePointer<Int32>?, _ nSource: Int32,
                                 _ params: UnsafePointer<specdec_beam_params_t>?,
@@ -98,18 +113,9 @@ public func specdec_beam_search(_ session: OpaquePointer?, _ source: UnsafePoint
         guard let outTokens, let outLengths, let outScores, let outEnded else {
             throw .invalidArgument("out_tokens, out_lengths, out_scores and out_ended_with_eos must not be NULL")
         }
-        let p = try readParams(params, defaults: specdec_beam_default_params(), name: "specdec_beam_params_t")
-        guard let early = BeamEarlyStopping(rawValue: p.early_stopping) else {
-            throw .invalidArgument("early_stopping \(p.early_stopping) is not one of the SPECDEC_EARLY_STOP_* values")
-        }
-        var options = BeamSearchOptions()
-        options.beamCount = Int(p.beam_size)
-        options.maxNewTokens = Int(p.max_new_tokens)
-        options.lengthPenalty = Double(p.length_penalty)
-        options.earlyStopping = early
-        options.returnCount = Int(p.num_return)
+        let options = try beamSearchOptions(params)
         let hypotheses = try handle.seq2seqSession().beamSearch(source: UnsafeBufferPointer(start: source, count: Int(nSource)), options: options)
-        let width = Int(p.max_new_tokens)
+        let width = options.maxNewTokens
         for (i, h) in hypotheses.enumerated() {
             let n = min(width, h.tokens.count)
             for j in 0..<n { outTokens[i * width + j] = h.tokens[j] }

@@ -4,7 +4,8 @@ import SpecDecCore
 @_cdecl("specdec_session_default_params")
 public func specdec_session_default_params() -> specdec_session_params_t {
     specdec_session_params_t(struct_size: UInt32(MemoryLayout<specdec_session_params_t>.size),
-                             kv_capacity: 0, n_threads: 0, arena_backend: SPECDEC_ARENA_AUTO, max_batch: 64)
+                             kv_capacity: 0, n_threads: 0, arena_backend: SPECDEC_ARENA_AUTO, max_batch: 64,
+                             max_sequences: 1)
 }
 
 @_cdecl("specdec_session_create")
@@ -23,10 +24,10 @@ public func specdec_session_create(_ model: OpaquePointer?, _ params: UnsafePoin
         switch modelHandle.loaded {
         case .decoder(let m):
             engine = .decoder(try Session(model: m, capacity: Int(p.kv_capacity), threads: Int(p.n_threads),
-                                          backend: backend, maxBatch: Int(p.max_batch)))
+                                          backend: backend, maxBatch: Int(p.max_batch), maxSequences: Int(p.max_sequences)))
         case .encoderDecoder(let m):
             engine = .seq2seq(try Seq2SeqSession(model: m, capacity: Int(p.kv_capacity), threads: Int(p.n_threads),
-                                                 backend: backend, maxBatch: Int(p.max_batch)))
+                                                 backend: backend, maxBatch: Int(p.max_batch), maxSequences: Int(p.max_sequences)))
         case .specDrafter:
             throw .invalidArgument("a Spec-Drafter drafts for an encoder-decoder target (SPECDEC_DRAFTER_SPECDEC); it takes no session of its own")
         }

@@ -51,6 +51,9 @@ final class SessionHandle {
     var target: any DecodingTarget {
         switch engine { case .decoder(let s): return s; case .seq2seq(let s): return s }
     }
+    var maxSequences: Int {
+        switch engine { case .decoder(let s): return s.maxSequences; case .seq2seq(let s): return s.maxSequences }
+    }
     var stats: GenerationStats {
         switch engine { case .decoder(let s): return s.stats; case .seq2seq(let s): return s.stats }
     }

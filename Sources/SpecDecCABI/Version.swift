@@ -1,6 +1,6 @@
 import CSpecDecABI
 
-private let versionText: StaticString = "0.3.0"
+private let versionText: StaticString = "0.4.0"
 
 @_cdecl("specdec_version_number")
 public func specdec_version_number() -> UInt32 {

@@ -1,3 +1,7 @@
+/// Decodes sequence i (with the options given, its seed set) into the output given, on
+/// the session's one-sequence path: how a batch call runs speculative decoding.
+public typealias BatchDecodeAlone = (_ index: Int, _ options: GenerationOptions, _ output: UnsafeMutablePointer<Int32>) -> GenerationResult
+
 /// A batch call decoded one sequence after another, through the one-sequence path: batch
 /// size 1, and the kinds of decoding that have no batched pass (beam search, speculative).
 enum BatchOneByOne {

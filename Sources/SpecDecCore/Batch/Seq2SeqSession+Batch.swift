@@ -26,17 +26,18 @@ extension Seq2SeqSession: BatchDecodingTarget {
     /// Translates every source (greedy or sampling per `options`): sequence i's tokens go to
     /// outputs[i · max(1, maxNewTokens) ...], and equal what `generate(source:)` gives for it
     /// alone (with `seeds[i]` as its seed when given). Up to `schedule.maxSequences` decode
-    /// together; an invalid source fails alone, with its index in the message.
+    /// together (or, with `decodeAlone`, one after another through it); an invalid source fails alone, with its index in the message.
     public func generateBatch(sources: [UnsafeBufferPointer<Int32>], options: GenerationOptions, seeds: [UInt64]? = nil,
-                              schedule: BatchSchedule, outputs: UnsafeMutablePointer<Int32>) throws(SpecDecError) -> [BatchSequenceResult] {
+                              schedule: BatchSchedule, outputs: UnsafeMutablePointer<Int32>,
+                              decodeAlone: BatchDecodeAlone? = nil) throws(SpecDecError) -> [BatchSequenceResult] {
         try schedule.validate(count: sources.count, seeds: seeds, sessionLimit: maxSequences)
         try options.validate(vocabSize: config.vocabSize, vocabularyName: pass.vocabularyName)
         let seeds = seeds ?? [UInt64](repeating: options.sampling.seed, count: sources.count)
         var batchStats = GenerationStats()
         defer { stats = batchStats }
-        guard schedule.maxSequences > 1, slots != nil else {
+        guard schedule.maxSequences > 1, slots != nil, decodeAlone == nil else {
             return BatchOneByOne.run(count: sources.count, options: options, seeds: seeds, outputs: outputs, stats: &batchStats) { i, options, output in
-                let result = generate(source: sources[i], options: options, output: output) { _, _ in .proceed }
+                let result = decodeAlone?(i, options, output) ?? generate(source: sources[i], options: options, output: output) { _, _ in .proceed }
                 return (result, stats)
             }
         }
