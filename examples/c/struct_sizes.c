@@ -29,5 +29,7 @@ int main(void) {
     PRINT(specdec_tokenizer_vtable_t);
     /* ABI 2, encoder-decoder models */
     PRINT(specdec_beam_params_t);
+    /* ABI 4 */
+    PRINT(specdec_batch_params_t);
     return 0;
 }

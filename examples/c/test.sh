@@ -74,7 +74,7 @@ fi
 #    Python and Rust bindings).
 expected_sizes="specdec_model_params_t 16 4
 specdec_model_info_t 88 8
-specdec_session_params_t 20 4
+specdec_session_params_t 24 4
 specdec_generate_params_t 72 8
 specdec_stats_t 104 8
 specdec_speculative_params_t 56 8
@@ -85,7 +85,8 @@ specdec_verifier_vtable_t 40 8
 specdec_host_api_t 24 8
 specdec_text_params_t 40 8
 specdec_tokenizer_vtable_t 32 8
-specdec_beam_params_t 24 4"
+specdec_beam_params_t 24 4
+specdec_batch_params_t 24 8"
 if out=$("$BUILD/struct_sizes") && [ "$out" = "$expected_sizes" ]; then
     pass "struct sizes and alignments"
 else

@@ -64,6 +64,7 @@ from .errors import (
 from .generation import Stats
 from .model import Model, ModelInfo, supported_kernel_paths
 from .seq2seq import Hypothesis
+from .batch import BatchError
 from .session import Session
 from .tokenizer import Tokenizer
 from .verifier import generate_with_verifier
@@ -75,6 +76,7 @@ __all__ = [
     "ModelInfo",
     "supported_kernel_paths",
     "Session",
+    "BatchError",
     "Stats",
     "Hypothesis",
     "Tokenizer",

@@ -44,11 +44,11 @@ from typing import List, Optional
 # --------------------------------------------------------------------------
 
 SPECDEC_VERSION_MAJOR = 0
-SPECDEC_VERSION_MINOR = 3
+SPECDEC_VERSION_MINOR = 4
 SPECDEC_VERSION_PATCH = 0
 SPECDEC_VERSION_NUMBER = SPECDEC_VERSION_MAJOR * 10000 + SPECDEC_VERSION_MINOR * 100 + SPECDEC_VERSION_PATCH
-SPECDEC_VERSION_STRING = "0.3.0"
-SPECDEC_ABI_VERSION = 3
+SPECDEC_VERSION_STRING = "0.4.0"
+SPECDEC_ABI_VERSION = 4
 
 # --------------------------------------------------------------------------
 # Status codes (pinned forever)
@@ -210,6 +210,8 @@ class specdec_session_params_t(Structure):
         ("n_threads", c_int32),
         ("arena_backend", c_int32),
         ("max_batch", c_int32),
+        # ABI 4
+        ("max_sequences", c_int32),
     ]
 
 
@@ -282,6 +284,16 @@ class specdec_beam_params_t(Structure):
         ("length_penalty", c_float),
         ("early_stopping", c_int32),
         ("num_return", c_int32),
+    ]
+
+
+class specdec_batch_params_t(Structure):
+    _fields_ = [
+        ("struct_size", c_uint32),
+        ("batch_size", c_int32),
+        ("batch_tokens", c_int32),
+        ("reserved0", c_int32),
+        ("seeds", POINTER(c_uint64)),
     ]
 
 
@@ -415,6 +427,7 @@ STRUCTS = {
     "specdec_model_info_t": specdec_model_info_t,
     "specdec_session_params_t": specdec_session_params_t,
     "specdec_generate_params_t": specdec_generate_params_t,
+    "specdec_batch_params_t": specdec_batch_params_t,
     "specdec_stats_t": specdec_stats_t,
     "specdec_speculative_params_t": specdec_speculative_params_t,
     "specdec_beam_params_t": specdec_beam_params_t,
@@ -517,6 +530,22 @@ FUNCTIONS = {
     "specdec_beam_search": (
         specdec_status,
         [specdec_session_p, _i32p, c_int32, POINTER(specdec_beam_params_t), _i32p, _i32p, _f32p, _i32p, _i32p],
+    ),
+    # Batched decoding (ABI 4)
+    "specdec_batch_default_params": (specdec_batch_params_t, []),
+    "specdec_generate_batch": (
+        specdec_status,
+        [
+            specdec_session_p, POINTER(_i32p), _i32p, c_int32, POINTER(specdec_generate_params_t),
+            POINTER(specdec_speculative_params_t), POINTER(specdec_batch_params_t), _i32p, c_int32, _i32p, _i32p, _i32p,
+        ],
+    ),
+    "specdec_beam_search_batch": (
+        specdec_status,
+        [
+            specdec_session_p, POINTER(_i32p), _i32p, c_int32, POINTER(specdec_beam_params_t), _i32p, _i32p, _f32p,
+            _i32p, _i32p, _i32p,
+        ],
     ),
     # Tokenizers and text (ABI 2; see OPTIONAL_FUNCTIONS)
     "specdec_tokenizer_load": (specdec_status, [c_char_p, POINTER(specdec_tokenizer_p)]),

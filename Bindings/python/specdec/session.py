@@ -12,6 +12,7 @@ from . import _ffi
 from ._handle import Handle
 from ._marshal import id_array, int32, name_or_int32, new_handle, read_array, sized, text_bytes
 from .errors import InvalidArgumentError, check, last_message, make_error, require
+from .batch import BatchBeamOutput, BatchError, BatchInputs, BatchTokenOutput, batch_params, raise_for_batch
 from .generation import Stats, TokenCallback, TokenOutput, TokenStream, generate_params, raise_for_status, raised_by
 from .model import Model
 from .seq2seq import DECODER_ONLY_HINT, SEQ2SEQ_HINT, BeamOutput, Hypothesis, beam_params, explain_wrong_kind
@@ -19,7 +20,7 @@ from .speculative import Speculation, speculation
 from .text import TextCallback, TextStream, raise_for_text_status, read_session_text, text_params
 from .tokenizer import Tokenizer, clear_host_failure, take_host_failure
 
-__all__ = ["Session", "Stats", "Hypothesis", "TokenCallback", "TextCallback"]
+__all__ = ["Session", "Stats", "Hypothesis", "TokenCallback", "TextCallback", "BatchError"]
 
 ARENA_BACKENDS = {
     "auto": _ffi.SPECDEC_ARENA_AUTO,
@@ -44,6 +45,9 @@ class Session(Handle):
         arena_backend: "auto", "jemalloc" or "mmap" (or a SPECDEC_ARENA_* value).
         max_batch: most tokens one :meth:`eval` call may score; None keeps the
             library default.
+        max_sequences: sequences the batch calls (:meth:`generate_batch`,
+            :meth:`translate_batch`) decode together; each gets a KV cache of
+            ``kv_capacity``, allocated with the session. Default 1.
 
     A session is used by one thread at a time; the bindings serialise calls from
     several threads and reject re-entrant calls (e.g. from a streaming callback).
@@ -58,6 +62,7 @@ class Session(Handle):
         n_threads: int = 0,
         arena_backend: Union[str, int] = "auto",
         max_batch: Optional[int] = None,
+        max_sequences: int = 1,
     ):
         self._lock = threading.RLock()
         self._depth = 0
@@ -72,6 +77,7 @@ class Session(Handle):
         params.arena_backend = backend
         if max_batch is not None:
             params.max_batch = int32(max_batch, "max_batch")
+        params.max_sequences = int32(max_sequences, "max_sequences")
         self.model = model
         self._ptr = new_handle(
             _ffi.specdec_session_p, "specdec_session_create", "a session", model._handle(), ctypes.byref(params)
@@ -513,6 +519,102 @@ class Session(Handle):
         if code != _ffi.SPECDEC_OK:
             raise make_error(code, message)
         return out.hypotheses()
+
+
+    # -- batches (ABI 4) ----------------------------------------------------
+
+    def generate_batch(self, prompts: Sequence[Sequence[int]], max_new_tokens: Optional[int] = None, *,
+                       batch_size: int = 0, batch_tokens: int = 0, seeds: Optional[Sequence[int]] = None,
+                       **options) -> List[List[int]]:
+        """Continues every prompt of ``prompts`` on a decoder-only model
+        (``specdec_generate_batch``) and returns their ids, in order.
+
+        Up to ``batch_size`` sequences (0: the session's ``max_sequences``) decode
+        together, one model pass per token for all of them; with ``batch_tokens`` a
+        sequence joins only while the prompts decoding hold at most that many tokens.
+        ``seeds`` gives each sequence its own sampling seed (default: ``seed`` for all).
+        The sampling, stopping and speculative keywords are those of :meth:`generate`
+        (no ``on_token``); speculative decoding runs the sequences one after another.
+        Each result equals what :meth:`generate` gives for that prompt alone. When some
+        prompts fail, :class:`BatchError` carries the others' results.
+        """
+        return self._run_batch(prompts, "prompts", max_new_tokens, batch_size, batch_tokens, seeds, options,
+                               DECODER_ONLY_HINT)
+
+    def translate_batch(self, sources: Sequence[Sequence[int]], max_new_tokens: Optional[int] = None, *,
+                        beams: int = 1, batch_size: int = 0, batch_tokens: int = 0,
+                        seeds: Optional[Sequence[int]] = None, **options) -> List[List[int]]:
+        """Translates every source of ``sources`` on an encoder-decoder model and
+        returns their ids, in order (like CTranslate2's ``translate_batch``).
+
+        ``beams`` > 1: beam search per source (:meth:`beam_search_batch`), the best
+        hypothesis of each. Otherwise as :meth:`generate_batch`: greedy or sampling with
+        one decoder pass per token for the whole batch, or speculative decoding (every
+        drafter, ``drafter=``...) one source after another. Each result equals what
+        :meth:`translate` (or :meth:`beam_search`) gives for that source alone.
+        """
+        if beams > 1:
+            if options:
+                raise InvalidArgumentError(
+                    _ffi.SPECDEC_ERR_INVALID_ARGUMENT, f"beam search takes none of {sorted(options)}"
+                )
+            try:
+                found = self.beam_search_batch(sources, beams=beams, max_new_tokens=max_new_tokens)
+            except BatchError as err:
+                err.outputs = [None if h is None else h[0].tokens for h in err.outputs]
+                raise
+            return [h[0].tokens if h else [] for h in found]
+        return self._run_batch(sources, "sources", max_new_tokens, batch_size, batch_tokens, seeds, options,
+                               SEQ2SEQ_HINT)
+
+    def beam_search_batch(self, sources: Sequence[Sequence[int]], beams: int = 4,
+                          max_new_tokens: Optional[int] = None, length_penalty: float = 1.0,
+                          early_stopping: Union[str, bool, int] = "heuristic",
+                          num_return: int = 1) -> List[List[Hypothesis]]:
+        """:meth:`beam_search` for every source (``specdec_beam_search_batch``): a list of
+        hypotheses per source, in order."""
+        require("specdec_beam_search_batch", "batched decoding (ABI 4)")
+        inputs = BatchInputs(sources, "sources")
+        params = beam_params(beams, max_new_tokens, length_penalty, early_stopping, num_return)
+        out = BatchBeamOutput(params, inputs.count)
+        with self._using() as ptr:
+            code = _ffi.lib().specdec_beam_search_batch(
+                ptr, inputs.pointers, inputs.lengths, inputs.count, ctypes.byref(params), *out.arguments()
+            )
+            message = self._failure_message(ptr, code, SEQ2SEQ_HINT)
+        return raise_for_batch(code, message, out.statuses, out.outputs())
+
+    def _run_batch(self, inputs, what: str, max_new_tokens, batch_size, batch_tokens, seeds, options, hint: str):
+        require("specdec_generate_batch", "batched decoding (ABI 4)")
+        sampling = {name: options.pop(name) for name in list(options) if name in _SAMPLING_DEFAULTS}
+        unknown = set(options) - set(_SPECULATION_DEFAULTS)
+        if unknown:
+            raise InvalidArgumentError(_ffi.SPECDEC_ERR_INVALID_ARGUMENT, f"unknown options {sorted(unknown)}")
+        batch = BatchInputs(inputs, what)
+        params = generate_params(max_new_tokens, **{**_SAMPLING_DEFAULTS, **sampling})
+        spec = speculation(**{**_SPECULATION_DEFAULTS, **options})
+        bp = batch_params(batch_size, batch_tokens, seeds, batch.count)
+        out = BatchTokenOutput(params, batch.count)
+        with self._using() as ptr:
+            with spec.drafting():
+                code = _ffi.lib().specdec_generate_batch(
+                    ptr, batch.pointers, batch.lengths, batch.count, ctypes.byref(params), spec.ref,
+                    ctypes.byref(bp), *out.arguments()
+                )
+            message = self._failure_message(ptr, code, hint)
+        if spec.drafter_failure is not None and code == _ffi.SPECDEC_OK:
+            raise_for_status(code, message, [], None, spec.drafter_failure)
+        return raise_for_batch(code, message, out.statuses, out.outputs())
+
+
+#: The keyword options of the batch calls, with the defaults of generate().
+_SAMPLING_DEFAULTS = dict(
+    temperature=0.0, top_k=0, top_p=1.0, min_p=0.0, repetition_penalty=1.0, seed=0, stop_tokens=(), stop_at_eos=True
+)
+_SPECULATION_DEFAULTS = dict(
+    drafter=None, draft_model=None, draft_length=5, acceptance="greedy", beta=5, tau=3.0, adaptive=False,
+    ngram_min=1, ngram_max=3
+)
 
 
 # Model.session() makes sessions; the model module sits below this one.

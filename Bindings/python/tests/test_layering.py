@@ -24,7 +24,7 @@ LAYERS = (
     ("tokenizer", "drafter"),  # objects the library calls back into
     ("model",),  # models, and the tokenizer of their directory
     ("generation", "seq2seq"),  # options and results of generate calls
-    ("speculative", "text"),  # options that name models, drafters and tokenizers
+    ("speculative", "text", "batch"),  # options that name models, drafters and tokenizers; batch calls' buffers
     ("session", "verifier"),  # the calls themselves
     ("__init__",),  # the public names
 )

@@ -22,7 +22,7 @@ INCLUDE = REPO_ROOT / "include"
 EXPECTED_SIZES = {
     "specdec_model_params_t": 16,  # 8 in ABI 2; ABI 3 appended weight_precision, kernel_path
     "specdec_model_info_t": 88,  # 56 in ABI 1, 72 in ABI 2; ABI 3 appended 2 int32 + 1 int64
-    "specdec_session_params_t": 20,
+    "specdec_session_params_t": 24,  # 20 before ABI 4 appended max_sequences
     "specdec_generate_params_t": 72,
     "specdec_stats_t": 104,
     # ABI 2
@@ -37,6 +37,8 @@ EXPECTED_SIZES = {
     # ABI 2, tokenizers and text
     "specdec_text_params_t": 40,
     "specdec_tokenizer_vtable_t": 32,
+    # ABI 4
+    "specdec_batch_params_t": 24,
 }
 
 

@@ -23,9 +23,9 @@ def _header_defines():
 
 
 def test_runtime_versions_match_header(lib):
-    assert specdec.version_number() == _ffi.SPECDEC_VERSION_NUMBER == 300
-    assert specdec.abi_version() == _ffi.SPECDEC_ABI_VERSION == 3
-    assert _ffi.SPECDEC_VERSION_STRING == specdec.__version__ == "0.3.0"
+    assert specdec.version_number() == _ffi.SPECDEC_VERSION_NUMBER == 400
+    assert specdec.abi_version() == _ffi.SPECDEC_ABI_VERSION == 4
+    assert _ffi.SPECDEC_VERSION_STRING == specdec.__version__ == "0.4.0"
 
 
 def test_runtime_version_string_matches_header(lib):
