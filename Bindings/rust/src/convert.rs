@@ -41,6 +41,7 @@ library_defaults! {
     specdec_speculative_params_t = specdec_speculative_default_params;
     specdec_beam_params_t = specdec_beam_default_params;
     specdec_text_params_t = specdec_text_default_params;
+    specdec_batch_params_t = specdec_batch_default_params;
 }
 
 macro_rules! zeroed_out_structs {

@@ -128,13 +128,13 @@ macro_rules! generators {
 
 constants!(u32 {
     SPECDEC_VERSION_MAJOR = 0,
-    SPECDEC_VERSION_MINOR = 3,
+    SPECDEC_VERSION_MINOR = 4,
     SPECDEC_VERSION_PATCH = 0,
     SPECDEC_VERSION_NUMBER =
         SPECDEC_VERSION_MAJOR * 10000 + SPECDEC_VERSION_MINOR * 100 + SPECDEC_VERSION_PATCH,
-    SPECDEC_ABI_VERSION = 3,
+    SPECDEC_ABI_VERSION = 4,
 });
-pub const SPECDEC_VERSION_STRING: &str = "0.3.0";
+pub const SPECDEC_VERSION_STRING: &str = "0.4.0";
 
 extern "C" {
     pub fn specdec_version_number() -> u32;
@@ -281,6 +281,8 @@ params_struct!(
         n_threads: i32,
         arena_backend: i32,
         max_batch: i32,
+        /// ABI 4
+        max_sequences: i32,
     }
 );
 
@@ -515,6 +517,50 @@ extern "C" {
         out_scores: *mut f32,
         out_ended_with_eos: *mut i32,
         out_n_hypotheses: *mut i32,
+    ) -> specdec_status;
+}
+
+// ---------------------------------------------------------------------------
+// Batched decoding (ABI 4)
+// ---------------------------------------------------------------------------
+
+params_struct!(
+    #[derive(PartialEq)]
+    specdec_batch_params_t = specdec_batch_default_params() {
+        batch_size: i32,
+        batch_tokens: i32,
+        reserved0: i32,
+        seeds: *const u64,
+    }
+);
+
+extern "C" {
+    pub fn specdec_generate_batch(
+        session: *mut specdec_session_t,
+        inputs: *const *const i32,
+        input_lengths: *const i32,
+        n_inputs: i32,
+        params: *const specdec_generate_params_t,
+        spec: *const specdec_speculative_params_t,
+        batch: *const specdec_batch_params_t,
+        out_tokens: *mut i32,
+        out_cap: i32,
+        out_lengths: *mut i32,
+        out_stop_reasons: *mut i32,
+        out_statuses: *mut i32,
+    ) -> specdec_status;
+    pub fn specdec_beam_search_batch(
+        session: *mut specdec_session_t,
+        sources: *const *const i32,
+        source_lengths: *const i32,
+        n_sources: i32,
+        params: *const specdec_beam_params_t,
+        out_tokens: *mut i32,
+        out_lengths: *mut i32,
+        out_scores: *mut f32,
+        out_ended_with_eos: *mut i32,
+        out_n_hypotheses: *mut i32,
+        out_statuses: *mut i32,
     ) -> specdec_status;
 }
 

@@ -60,8 +60,10 @@ mod speculative;
 // Encoder-decoder sessions: translate, beam search.
 mod seq2seq;
 // Text in, text out: Session::generate_text.
+mod batch;
 mod text;
 
+pub use batch::{BatchOptions, BatchSequence};
 pub use callback::Control;
 pub use drafter::{DraftSource, Drafter};
 pub use error::{Error, ErrorCode, Result, SpecDecError};

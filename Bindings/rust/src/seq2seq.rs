@@ -107,7 +107,7 @@ impl BeamOptions {
         self
     }
 
-    fn to_raw(self) -> ffi::specdec_beam_params_t {
+    pub(crate) fn to_raw(self) -> ffi::specdec_beam_params_t {
         ffi::specdec_beam_params_t {
             beam_size: self.beam_size,
             max_new_tokens: self.max_new_tokens,

@@ -45,6 +45,8 @@ pub struct SessionParams {
     pub arena_backend: ArenaBackend,
     /// Most tokens one eval call may score; `None` keeps the library default (64).
     pub max_batch: Option<i32>,
+    /// Sequences a batch call decodes together (ABI 4; library default 1).
+    pub max_sequences: Option<i32>,
 }
 
 impl SessionParams {
@@ -65,6 +67,13 @@ impl SessionParams {
     }
     pub fn max_batch(mut self, n: i32) -> Self {
         self.max_batch = Some(n);
+        self
+    }
+
+    /// Sequences [`Session::generate_batch`] and [`Session::translate_batch`] decode
+    /// together; each gets a KV cache of `kv_capacity`, allocated with the session.
+    pub fn max_sequences(mut self, n: i32) -> Self {
+        self.max_sequences = Some(n);
         self
     }
 }
@@ -128,6 +137,9 @@ impl<'m> Session<'m> {
         };
         if let Some(n) = params.max_batch {
             raw.max_batch = n;
+        }
+        if let Some(n) = params.max_sequences {
+            raw.max_sequences = n;
         }
         let mut out: *mut ffi::specdec_session_t = ptr::null_mut();
         // SAFETY: live model, params and out-pointer valid for the call.

@@ -11,10 +11,10 @@ mod common;
 #[test]
 fn runtime_versions_match_the_header() {
     assert_eq!(specdec::version_number(), SPECDEC_VERSION_NUMBER);
-    assert_eq!(specdec::version_number(), 300);
-    assert_eq!(specdec::VERSION_STRING, "0.3.0");
-    assert_eq!(specdec::abi_version(), 3);
-    assert_eq!(specdec::ABI_VERSION, 3);
+    assert_eq!(specdec::version_number(), 400);
+    assert_eq!(specdec::VERSION_STRING, "0.4.0");
+    assert_eq!(specdec::abi_version(), 4);
+    assert_eq!(specdec::ABI_VERSION, 4);
     assert_eq!(SPECDEC_PLUGIN_ABI_VERSION, 1);
     assert_eq!(SPECDEC_PLUGIN_ENTRY_SYMBOL, "specdec_plugin_entry");
 }
@@ -97,9 +97,18 @@ fn struct_layouts_match_hand_computed_c_layouts() {
             size_of::<specdec_session_params_t>(),
             align_of::<specdec_session_params_t>()
         ),
-        (20, 4)
+        (24, 4)
     );
     assert_eq!(offset_of!(specdec_session_params_t, max_batch), 16);
+    assert_eq!(offset_of!(specdec_session_params_t, max_sequences), 20);
+    assert_eq!(
+        (
+            size_of::<specdec_batch_params_t>(),
+            align_of::<specdec_batch_params_t>()
+        ),
+        (24, 8)
+    );
+    assert_eq!(offset_of!(specdec_batch_params_t, seeds), 16);
 
     assert_eq!(
         (
@@ -297,6 +306,10 @@ fn struct_sizes_match_the_c_compiler() {
             size_of::<specdec_tokenizer_vtable_t>(),
         ),
         ("specdec_beam_params_t", size_of::<specdec_beam_params_t>()),
+        (
+            "specdec_batch_params_t",
+            size_of::<specdec_batch_params_t>(),
+        ),
     ];
     for (name, size) in expected {
         let line = text
@@ -320,8 +333,14 @@ fn default_params_carry_their_size_and_documented_defaults() {
             size_of::<specdec_session_params_t>()
         );
         assert_eq!(
-            (s.kv_capacity, s.n_threads, s.arena_backend, s.max_batch),
-            (0, 0, SPECDEC_ARENA_AUTO, 64)
+            (
+                s.kv_capacity,
+                s.n_threads,
+                s.arena_backend,
+                s.max_batch,
+                s.max_sequences
+            ),
+            (0, 0, SPECDEC_ARENA_AUTO, 64, 1)
         );
         let g = specdec_generate_default_params();
         assert_eq!(

@@ -16,7 +16,14 @@ fn missing_directory_names_the_path() {
     assert_eq!(err.status(), 2);
     assert!(err.message().contains(dir.to_str().unwrap()), "{err}");
     assert!(err.to_string().contains(&err.status_string()));
-    let err = Model::load_with(&dir, ModelParams { use_mmap: false, ..Default::default() }).unwrap_err();
+    let err = Model::load_with(
+        &dir,
+        ModelParams {
+            use_mmap: false,
+            ..Default::default()
+        },
+    )
+    .unwrap_err();
     assert_eq!(err.code(), ErrorCode::Io);
 }
 

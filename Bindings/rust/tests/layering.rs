@@ -24,6 +24,7 @@ const LAYERS: &[&str] = &[
     "speculative",
     "seq2seq",
     "text",
+    "batch",
 ];
 
 const ROOT: &str = "lib";

@@ -7,13 +7,22 @@ mod common;
 
 fn greedy(model: &Model) -> Vec<i32> {
     let mut session = model.session().unwrap();
-    session.generate(&[5, 9, 200, 17], &GenerateOptions::new().max_new_tokens(10)).unwrap()
+    session
+        .generate(&[5, 9, 200, 17], &GenerateOptions::new().max_new_tokens(10))
+        .unwrap()
 }
 
 #[test]
 fn precision_and_path_are_reported() {
-    for weights in [WeightPrecision::Fp32, WeightPrecision::Bf16, WeightPrecision::Int8] {
-        let params = ModelParams { weights, ..Default::default() };
+    for weights in [
+        WeightPrecision::Fp32,
+        WeightPrecision::Bf16,
+        WeightPrecision::Int8,
+    ] {
+        let params = ModelParams {
+            weights,
+            ..Default::default()
+        };
         let model = Model::load_with(common::fixture("llama_f32"), params).unwrap();
         let info = model.info();
         assert_eq!(info.weights, weights);
@@ -26,8 +35,15 @@ fn precision_and_path_are_reported() {
 #[test]
 fn int8_is_identical_on_every_supported_path() {
     let mut outputs = Vec::new();
-    for kernels in KernelPath::ALL.into_iter().filter(|p| *p != KernelPath::Auto && p.is_supported()) {
-        let params = ModelParams { weights: WeightPrecision::Int8, kernels, ..Default::default() };
+    for kernels in KernelPath::ALL
+        .into_iter()
+        .filter(|p| *p != KernelPath::Auto && p.is_supported())
+    {
+        let params = ModelParams {
+            weights: WeightPrecision::Int8,
+            kernels,
+            ..Default::default()
+        };
         let model = Model::load_with(common::fixture("llama_f32"), params).unwrap();
         assert_eq!(model.info().kernel_path, kernels);
         outputs.push(greedy(&model));
@@ -39,7 +55,11 @@ fn int8_is_identical_on_every_supported_path() {
 #[test]
 fn a_path_the_cpu_lacks_is_a_status() {
     for kernels in KernelPath::ALL.into_iter().filter(|p| !p.is_supported()) {
-        let params = ModelParams { weights: WeightPrecision::Bf16, kernels, ..Default::default() };
+        let params = ModelParams {
+            weights: WeightPrecision::Bf16,
+            kernels,
+            ..Default::default()
+        };
         let err = Model::load_with(common::fixture("llama_f32"), params).unwrap_err();
         assert_eq!(err.code(), ErrorCode::Unsupported);
         assert!(err.message().contains(kernels.name()), "{}", err.message());

@@ -561,7 +561,10 @@ fn specdec_with_the_shipped_pair() {
     let verifier = Model::load(root.join("models").join("specdec-en-de-verifier")).unwrap();
     let drafter = Model::load(root.join("models").join("specdec-en-de-drafter")).unwrap();
     let text = std::fs::read_to_string(
-        root.join("Tests").join("Fixtures").join("specdec-pair").join("reference.json"),
+        root.join("Tests")
+            .join("Fixtures")
+            .join("specdec-pair")
+            .join("reference.json"),
     )
     .unwrap();
     let reference = Json::parse(&text);
@@ -581,7 +584,9 @@ fn specdec_with_the_shipped_pair() {
     }
     assert!(accepted > 0);
 
-    let source = reference.get("cases").as_array()[0].get("source_ids").i32s();
+    let source = reference.get("cases").as_array()[0]
+        .get("source_ids")
+        .i32s();
     let wrong_k = Speculation::specdec(&drafter)
         .draft_length(4)
         .acceptance(specdec::Acceptance::TopK { beta: 5, tau: 3.0 });
@@ -592,6 +597,8 @@ fn specdec_with_the_shipped_pair() {
     assert!(err.message().contains("trained for k = 12"), "{err}");
     assert_eq!(
         session.translate(&source, &[], &options).unwrap(),
-        reference.get("cases").as_array()[0].get("greedy_ids").i32s()
+        reference.get("cases").as_array()[0]
+            .get("greedy_ids")
+            .i32s()
     );
 }
