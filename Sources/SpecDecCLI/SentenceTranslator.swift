@@ -1,7 +1,7 @@
 import SpecDecCore
 
-/// One sentence through greedy decoding, beam search or speculative decoding, with the
-/// drafter made once and reused for every sentence.
+/// Sentences through greedy decoding (batched when a schedule is given), beam search or
+/// speculative decoding, with the drafter made once and reused for every sentence.
 struct SentenceTranslator {
     let session: Seq2SeqSession
     let options: GenerationOptions
@@ -30,6 +30,32 @@ struct SentenceTranslator {
             speculative = (try speculation.seq2seqDrafter(for: session, load: load), rule, spec)
         } else {
             speculative = nil
+        }
+    }
+
+    /// Each source's tokens and statistics (in a batch, only the token count is its own),
+    /// or the error that failed it.
+    func translate(_ sources: [[Int32]], schedule: BatchSchedule?) -> [Result<([Int32], GenerationStats), Error>] {
+        guard let schedule else {
+            return sources.map { source in Result { (try translate(source), session.stats) } }
+        }
+        let width = max(1, options.maxNewTokens)
+        var outputs = [Int32](repeating: 0, count: sources.count * width)
+        do {
+            let results = try sources.withUnsafeBufferPointers { inputs in
+                try outputs.withUnsafeMutableBufferPointer { out in
+                    try session.generateBatch(sources: inputs, options: options, schedule: schedule, outputs: out.baseAddress!)
+                }
+            }
+            return results.enumerated().map { i, r in
+                if let error = r.error { return .failure(error) }
+                var stats = GenerationStats()
+                stats.generatedTokens = r.count
+                stats.stopReason = r.stopReason
+                return .success((Array(outputs[(i * width)..<(i * width + r.count)]), stats))
+            }
+        } catch {
+            return sources.map { _ in .failure(error) }
         }
     }
 

@@ -22,6 +22,7 @@ struct TranslateCommand: ParsableCommand {
 
     @OptionGroup var modelOptions: ModelOptions
     @OptionGroup var speculation: SpeculationOptions
+    @OptionGroup var batching: BatchingOptions
 
     @Option(help: "Input file, one sentence per line (default: stdin).") var input: String?
     @Option(help: "Output file (default: stdout).") var output: String?
@@ -49,28 +50,37 @@ struct TranslateCommand: ParsableCommand {
         do throws(TokenizerError) { tokenizers = try TokenizerLoader.loadPair(path: modelOptions.model) } catch {
             throw SpecDecError.unsupported("translate needs the model's tokenizer in \(modelOptions.model): \(error.message)")
         }
+        let batched = batching.batchSize > 1 && beams == 1 && !speculation.isSpeculative
         let session = try Seq2SeqSession(model: model, sourceCapacity: model.config.maxSourcePositions,
-                                         capacity: modelOptions.kvCapacity, threads: modelOptions.threads)
+                                         capacity: modelOptions.kvCapacity, threads: modelOptions.threads,
+                                         maxBatch: batching.maxBatch, maxSequences: batched ? batching.batchSize : 1)
         let translator = try SentenceTranslator(session: session, speculation: speculation, load: load, beams: beams,
                                                 lengthPenalty: lengthPenalty, maxNewTokens: maxNewTokens)
         let sink = try OutputSink(path: output)
         var progress = ProgressBar(total: lines.count, enabled: !quiet && isatty(2) != 0)
         var summary = TranslationSummary()
-        for (index, line) in lines.enumerated() {
-            let started = Clock.now()
-            let source = tokenizers.source.encode(line, addSpecialTokens: true)
-            do {
-                let tokens = try translator.translate(source)
-                let text = try tokenizers.target.decode(tokens, skipSpecialTokens: true)
-                summary.add(session.stats, seconds: Clock.now() - started)
-                sink.write(json ? sentenceJSON(index, line, text, tokens, session.stats) : text)
-            } catch {
-                summary.failures += 1
-                let message = (error as? SpecDecError)?.message ?? (error as? TokenizerError)?.message ?? "\(error)"
-                writeStandardError("\r\u{1B}[Kline \(index + 1): \(message)\n")
-                sink.write(json ? JSONValue.object(JSONObject([("line", .integer(Int64(index + 1))), ("error", .string(message))])).serialized : "")
+        var start = 0
+        while start < lines.count {
+            let group = start..<min(lines.count, start + (batched ? batching.inputsPerCall : 1))
+            let began = Clock.now()
+            let outcomes = translator.translate(group.map { tokenizers.source.encode(lines[$0], addSpecialTokens: true) },
+                                                schedule: batched ? batching.schedule : nil)
+            let seconds = (Clock.now() - began) / Double(group.count)
+            for (index, outcome) in zip(group, outcomes) {
+                do {
+                    let (tokens, stats) = try outcome.get()
+                    let text = try tokenizers.target.decode(tokens, skipSpecialTokens: true)
+                    summary.add(stats, seconds: seconds)
+                    sink.write(json ? sentenceJSON(index, lines[index], text, tokens, stats, seconds: seconds) : text)
+                } catch {
+                    summary.failures += 1
+                    let message = (error as? SpecDecError)?.message ?? (error as? TokenizerError)?.message ?? "\(error)"
+                    writeStandardError("\r\u{1B}[Kline \(index + 1): \(message)\n")
+                    sink.write(json ? JSONValue.object(JSONObject([("line", .integer(Int64(index + 1))), ("error", .string(message))])).serialized : "")
+                }
             }
-            progress.advance(done: index + 1, summary: summary)
+            start = group.upperBound
+            progress.advance(done: start, summary: summary)
         }
         progress.finish()
         writeStandardError(summary.report(threads: session.pool.threadCount, drafter: speculation.drafter) + "\n")
@@ -92,7 +102,8 @@ struct TranslateCommand: ParsableCommand {
         return lines
     }
 
-    private func sentenceJSON(_ index: Int, _ source: String, _ text: String, _ tokens: [Int32], _ stats: GenerationStats) -> String {
+    private func sentenceJSON(_ index: Int, _ source: String, _ text: String, _ tokens: [Int32], _ stats: GenerationStats,
+                              seconds: Double) -> String {
         JSONValue.object(JSONObject([
             ("line", .integer(Int64(index + 1))), ("source", .string(source)), ("translation", .string(text)),
             ("tokens", idsJSON(tokens)),
@@ -101,7 +112,7 @@ struct TranslateCommand: ParsableCommand {
                 ("target_calls", .integer(Int64(stats.targetCalls))),
                 ("drafted_tokens", .integer(Int64(stats.draftedTokens))),
                 ("accepted_tokens", .integer(Int64(stats.acceptedTokens))),
-                ("seconds", .double(stats.prefillSeconds + stats.decodeSeconds)),
+                ("seconds", .double(seconds)),
             ]))),
         ])).serialized
     }

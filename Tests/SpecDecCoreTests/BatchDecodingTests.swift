@@ -161,16 +161,3 @@ import Testing
         }
     }
 }
-
-extension Array where Element == [Int32] {
-    /// The arrays as buffers for the duration of `body`.
-    func withUnsafeBufferPointers<R>(_ body: ([UnsafeBufferPointer<Int32>]) throws -> R) rethrows -> R {
-        let copies = map { a -> UnsafeMutableBufferPointer<Int32> in
-            let b = UnsafeMutableBufferPointer<Int32>.allocate(capacity: Swift.max(1, a.count))
-            _ = b.initialize(from: a)
-            return b
-        }
-        defer { copies.forEach { $0.deallocate() } }
-        return try body(zip(copies, self).map { UnsafeBufferPointer(start: $0.0.baseAddress, count: $0.1.count) })
-    }
-}
