@@ -6,9 +6,10 @@ protocol BatchDecodingTarget: AnyObject {
     var endTokenIds: [Int] { get }
     /// Checks one input before it joins the batch.
     func validateBatchInput(_ input: UnsafeBufferPointer<Int32>) throws(SpecDecError)
-    /// Starts `input` in `slot`: either leaves its first token in slots.tokens[slot] for the
-    /// next pass (false), or runs what comes first and leaves logits in its row (true).
-    func startSequence(_ input: UnsafeBufferPointer<Int32>, slot: Int) throws(SpecDecError) -> Bool
+    /// Starts inputs[i] (validated) in slot firstSlot + i: either leaves its first token in
+    /// slots.tokens for the next pass (false), or runs what comes first and leaves logits in
+    /// its row (true).
+    func startSequences(_ inputs: [UnsafeBufferPointer<Int32>], firstSlot: Int) -> Bool
     /// One pass over slots 0 ..< count, each running slots.tokens[slot]; logits in each row.
     func stepEachSequence(count: Int)
 }
@@ -35,34 +36,41 @@ enum BatchDecodingLoop {
         let start = Clock.now()
         var encodeSeconds = 0.0
 
-        // Fills free slots from the queue while the token budget allows.
+        // Fills free slots from the queue while the token budget allows, and starts the new
+        // sequences together (one encoder pass for all their sources).
+        var starting: [UnsafeBufferPointer<Int32>] = []
         func admit() {
+            starting.removeAll(keepingCapacity: true)
+            let first = active
             while active < limit && next < inputs.count {
                 let input = inputs[next]
-                if schedule.maxTokens > 0 && active > 0 && activeTokens + input.count > schedule.maxTokens { return }
+                if schedule.maxTokens > 0 && active > 0 && activeTokens + input.count > schedule.maxTokens { break }
                 let index = next
                 next += 1
                 stats.promptTokens += input.count
                 do {
                     try target.validateBatchInput(input)
-                    if options.maxNewTokens == 0 { results[index].stopReason = .maxTokens; continue }
-                    var sampling = options.sampling
-                    sampling.seed = seeds[index]
-                    slots.samplers[active].reset(sampling)
-                    let began = Clock.now()
-                    ready[active] = try target.startSequence(input, slot: active)
-                    encodeSeconds += Clock.now() - began
                 } catch {
                     results[index].error = error.prefixed("sequence \(index)")
                     results[index].stopReason = .error
                     continue
                 }
+                if options.maxNewTokens == 0 { results[index].stopReason = .maxTokens; continue }
+                var sampling = options.sampling
+                sampling.seed = seeds[index]
+                slots.samplers[active].reset(sampling)
                 let emitter = TokenEmitter(output: outputs + index * width, options: options, endTokenIds: target.endTokenIds)
                 if active < emitters.count { emitters[active] = emitter } else { emitters.append(emitter) }
                 owners[active] = index
                 activeTokens += input.count
+                starting.append(input)
                 active += 1
             }
+            guard !starting.isEmpty else { return }
+            let began = Clock.now()
+            let hasLogits = target.startSequences(starting, firstSlot: first)
+            for row in first..<active { ready[row] = hasLogits }
+            encodeSeconds += Clock.now() - began
         }
 
         // Samples every row with fresh logits; rows that finish leave (the last row moves

@@ -4,15 +4,27 @@ extension Seq2SeqSession: BatchDecodingTarget {
 
     func validateBatchInput(_ input: UnsafeBufferPointer<Int32>) throws(SpecDecError) { try validate(source: input) }
 
-    /// Encodes the source into the slot's cross-attention memory; its first decoder token
-    /// is the start token, run with the next pass.
-    func startSequence(_ input: UnsafeBufferPointer<Int32>, slot: Int) throws(SpecDecError) -> Bool {
+    /// Encodes the sources into their slots' cross-attention memories, as many per encoder
+    /// pass as the scratch rows hold; each first decoder token is the start token, run with
+    /// the next pass.
+    func startSequences(_ inputs: [UnsafeBufferPointer<Int32>], firstSlot: Int) -> Bool {
         let slots = slots!
-        slots.memories![slot].length = 0
-        model.encode(source: input.baseAddress!, count: input.count, scratch: scratch, pool: pool, memory: &slots.memories![slot])
-        encoderRuns += 1
-        slots.caches[slot].truncate(to: 0)
-        slots.tokens[slot] = Int32(config.decoderStartTokenId)
+        var segments: [EncoderSegment] = []
+        var rows = 0
+        for (i, input) in inputs.enumerated() {
+            if rows + input.count > scratch.rows {
+                model.encode(segments, scratch: scratch, pool: pool)
+                segments.removeAll(keepingCapacity: true)
+                rows = 0
+            }
+            let slot = firstSlot + i
+            segments.append(EncoderSegment(source: input, memory: slots.memories! + slot))
+            rows += input.count
+            slots.caches[slot].truncate(to: 0)
+            slots.tokens[slot] = Int32(config.decoderStartTokenId)
+        }
+        model.encode(segments, scratch: scratch, pool: pool)
+        encoderRuns += inputs.count
         return false
     }
 

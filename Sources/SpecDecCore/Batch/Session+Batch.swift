@@ -11,9 +11,14 @@ extension Session: BatchDecodingTarget {
         }
     }
 
-    /// Prefills the prompt into the slot's cache (at most `maxBatch` tokens a pass); the
+    /// Prefills each prompt into its slot's cache (at most `maxBatch` tokens a pass); the
     /// logits of its last token wait in the slot's row.
-    func startSequence(_ input: UnsafeBufferPointer<Int32>, slot: Int) throws(SpecDecError) -> Bool {
+    func startSequences(_ inputs: [UnsafeBufferPointer<Int32>], firstSlot: Int) -> Bool {
+        for (i, input) in inputs.enumerated() { prefill(input, slot: firstSlot + i) }
+        return true
+    }
+
+    private func prefill(_ input: UnsafeBufferPointer<Int32>, slot: Int) {
         let slots = slots!
         slots.caches[slot].truncate(to: 0)
         var offset = 0
@@ -25,7 +30,6 @@ extension Session: BatchDecodingTarget {
                           rows: .last, batchMask: nil)
             offset += n
         }
-        return true
     }
 
     func stepEachSequence(count: Int) {

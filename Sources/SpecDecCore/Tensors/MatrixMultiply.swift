@@ -22,6 +22,20 @@ public enum MatrixMultiply {
         x: UnsafePointer<Float>, xStride: Int, tokens: Int,
         y: UnsafeMutablePointer<Float>, yStride: Int, rows: Range<Int>
     ) {
+        // Many tokens (a batch of sequences, a long prompt): the rows of x a sweep reuses
+        // must stay in L1, or every W block re-reads them from L2. Sweep W once per chunk
+        // of tokens that fits; each (row, token) sum is the same whatever the chunking.
+        let chunk = max(8, (l1Budget / (4 * max(1, w.columns))) / 8 * 8)
+        if tokens > chunk {
+            var start = 0
+            while start < tokens {
+                let n = min(chunk, tokens - start)
+                multiply(w, bias: bias, x: x + start * xStride, xStride: xStride, tokens: n,
+                         y: y + start * yStride, yStride: yStride, rows: rows)
+                start += n
+            }
+            return
+        }
         // One sweep over W in 4-row blocks; every token group reuses the block while it
         // is in L1, so W streams from memory once whatever the token count.
         let wideGroups = tokens / 8
@@ -54,6 +68,9 @@ public enum MatrixMultiply {
             }
         }
     }
+
+    /// Bytes of activations one sweep over W keeps in L1 (of 32-48 KiB on current cores).
+    static let l1Budget = 24 * 1024
 
     /// Sum of the 16 lanes by halving (Swift's generic `sum()` is not inlined here and
     /// showed up at ~10% of multi-token kernel time). Every kernel reduces in this same

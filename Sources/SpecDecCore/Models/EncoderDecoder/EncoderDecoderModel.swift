@@ -12,6 +12,12 @@ struct CrossAttentionMemory {
     func values(layer: Int) -> UnsafeMutablePointer<Float> { values + layer * capacity * width }
 }
 
+/// One source of an encoder pass and the memory its cross-attention keys and values go to.
+struct EncoderSegment {
+    let source: UnsafeBufferPointer<Int32>
+    let memory: UnsafeMutablePointer<CrossAttentionMemory>
+}
+
 /// A post-norm Transformer encoder-decoder: MarianMTModel (and fairseq transformers converted
 /// to its layout) and BartForConditionalGeneration. Immutable after loading and shared by
 /// sessions; every buffer a pass writes belongs to the session.
@@ -72,9 +78,27 @@ public final class EncoderDecoderModel: @unchecked Sendable {
     /// its output and every decoder layer's cross-attention keys and values into `memory`.
     func encode(source: UnsafePointer<Int32>, count n: Int, scratch s: Seq2SeqScratch, pool: ThreadPool,
                 memory: inout CrossAttentionMemory) {
+        withUnsafeMutablePointer(to: &memory) { memory in
+            encode([EncoderSegment(source: UnsafeBufferPointer(start: source, count: n), memory: memory)], scratch: s, pool: pool)
+        }
+    }
+
+    /// Runs the encoder over several sources in one pass, their rows one after another (at
+    /// most scratch rows in all): the projections see every row, attention stays inside
+    /// each source, so each memory gets exactly what encoding its source alone gives.
+    func encode(_ segments: [EncoderSegment], scratch s: Seq2SeqScratch, pool: ThreadPool) {
         let c = config
         let d = c.hiddenSize
-        encoderEmbedding.embed(source, positions: nil, count: n, epsilon: c.normEpsilon, out: s.x)
+        var n = 0
+        for segment in segments {
+            let count = segment.source.count
+            encoderEmbedding.embed(segment.source.baseAddress!, positions: nil, count: count, epsilon: c.normEpsilon, out: s.x + n * d)
+            for t in n..<(n + count) {
+                s.segmentStarts[t] = Int32(n)
+                s.segmentLengths[t] = Int32(count)
+            }
+            n += count
+        }
         for l in 0..<encoderLayers.count {
             let layer = encoderLayers[l]
             let a = layer.selfAttention
@@ -82,20 +106,31 @@ public final class EncoderDecoderModel: @unchecked Sendable {
                          Projection(a.wq, bias: a.bq, output: s.query, outputStride: d),
                          Projection(a.wk, bias: a.bk, output: s.key, outputStride: d),
                          Projection(a.wv, bias: a.bv, output: s.value, outputStride: d))
-            pool.attendEverySlot(query: s.query, keys: s.key, values: s.value, kvStride: d, slots: n, count: n,
-                                 headCount: c.encoderHeadCount, scratch: s, output: s.attention)
+            pool.attendWithinSegments(query: s.query, keys: s.key, values: s.value, count: n,
+                                      headCount: c.encoderHeadCount, scratch: s, output: s.attention)
             pool.project(x: s.attention, xStride: d, tokens: n, Projection(a.wo, bias: a.bo, output: s.sublayer, outputStride: d))
             addAndNormalize(s, layer.selfAttentionNorm, count: n)
             feedForward(layer.feedForward, layer.finalNorm, width: c.encoderFeedForwardSize, count: n, scratch: s, pool: pool)
         }
-        memory.encoderOutput.update(from: s.x, count: n * d)
+        var row = 0
+        for segment in segments {
+            segment.memory.pointee.encoderOutput.update(from: s.x + row * d, count: segment.source.count * d)
+            row += segment.source.count
+        }
         for l in 0..<decoderLayers.count {
             let a = decoderLayers[l].crossAttention
             pool.project(x: s.x, xStride: d, tokens: n,
-                         Projection(a.wk, bias: a.bk, output: memory.keys(layer: l), outputStride: d),
-                         Projection(a.wv, bias: a.bv, output: memory.values(layer: l), outputStride: d))
+                         Projection(a.wk, bias: a.bk, output: s.key, outputStride: d),
+                         Projection(a.wv, bias: a.bv, output: s.value, outputStride: d))
+            row = 0
+            for segment in segments {
+                let memory = segment.memory.pointee, count = segment.source.count
+                memory.keys(layer: l).update(from: s.key + row * d, count: count * d)
+                memory.values(layer: l).update(from: s.value + row * d, count: count * d)
+                row += count
+            }
         }
-        memory.length = n
+        for segment in segments { segment.memory.pointee.length = segment.source.count }
     }
 
     /// Runs `count` decoder tokens. Their self-attention keys and values are written to `cache`

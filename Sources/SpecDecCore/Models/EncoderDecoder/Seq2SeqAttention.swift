@@ -13,7 +13,7 @@ enum DecoderSelfAttention {
 
 /// Attention over every (query token, head) pair of one layer, split over the pool.
 private struct Seq2SeqAttentionJob {
-    enum Kind { case all, sequence, gathered, eachSequence, eachSource }
+    enum Kind { case all, segments, sequence, gathered, eachSequence, eachSource }
     var kind: Kind
     var query: UnsafePointer<Float>      // [count][width]
     var keys: UnsafePointer<Float>       // slot s, head h at keys + s·kvStride + h·headDim
@@ -31,6 +31,8 @@ private struct Seq2SeqAttentionJob {
     var caches: UnsafePointer<KVCache>?                     // .eachSequence: row t's cache
     var memories: UnsafePointer<CrossAttentionMemory>?      // .eachSource: row t's source
     var layer = 0
+    var segmentStarts: UnsafePointer<Int32>?                // .segments: row t's source rows
+    var segmentLengths: UnsafePointer<Int32>?
     var scores: UnsafeMutablePointer<Float>
     var scoresStride: Int
     var output: UnsafeMutablePointer<Float> // [count][width]
@@ -68,6 +70,22 @@ extension ThreadPool {
             work = 0
             for t in 0..<count { work += Int(lengths[t]) + 1 }
         }
+        dispatchAttention(job, work: work)
+    }
+
+    /// Encoder self-attention over several sources in one pass: row t sees the rows of its
+    /// own source (scratch.segmentStarts/segmentLengths), as encoding that source alone.
+    func attendWithinSegments(query: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, count: Int,
+                              headCount: Int, scratch: Seq2SeqScratch, output: UnsafeMutablePointer<Float>) {
+        var job = Seq2SeqAttentionJob(
+            kind: .segments, query: query, keys: keys, values: values, kvStride: scratch.width, headCount: headCount,
+            headDim: scratch.width / headCount, width: scratch.width, count: count, slots: 0, batchMask: nil,
+            history: nil, historyStride: 0, historyLengths: nil, scores: scratch.scores, scoresStride: scratch.scoresStride,
+            output: output, pairsPerChunk: 0)
+        job.segmentStarts = UnsafePointer(scratch.segmentStarts)
+        job.segmentLengths = UnsafePointer(scratch.segmentLengths)
+        var work = 0
+        for t in 0..<count { work += Int(scratch.segmentLengths[t]) }
         dispatchAttention(job, work: work)
     }
 
@@ -121,6 +139,12 @@ extension ThreadPool {
                     Attention.attend(query: q, keys: job.keys + offset, values: job.values + offset, stride: job.kvStride,
                                      headDim: job.headDim,
                                      visibility: .init(cached: 0..<job.slots, batchStart: job.slots, batchIndex: t, batchCount: 0, batchMask: nil),
+                                     scores: scores, out: out)
+                case .segments:
+                    let first = Int(job.segmentStarts![t]), length = Int(job.segmentLengths![t])
+                    Attention.attend(query: q, keys: job.keys + first * job.kvStride + offset, values: job.values + first * job.kvStride + offset,
+                                     stride: job.kvStride, headDim: job.headDim,
+                                     visibility: .init(cached: 0..<length, batchStart: length, batchIndex: t, batchCount: 0, batchMask: nil),
                                      scores: scores, out: out)
                 case .sequence:
                     Attention.attend(query: q, keys: job.keys + offset, values: job.values + offset, stride: job.kvStride,

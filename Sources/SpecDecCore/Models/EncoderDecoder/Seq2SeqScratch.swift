@@ -12,6 +12,8 @@ struct Seq2SeqScratch {
     let hidden: UnsafeMutablePointer<Float>         // [R][F]
     let scores: UnsafeMutablePointer<Float>         // [threads][scoresStride]
     let scoresStride: Int
+    let segmentStarts: UnsafeMutablePointer<Int32>  // [R] an encoder row's first row of its source
+    let segmentLengths: UnsafeMutablePointer<Int32> // [R] and its source's length
 
     static func sizes(_ c: EncoderDecoderConfig, rows: Int, threads: Int, longestAttention: Int) -> [Int] {
         let d = c.hiddenSize, f = max(c.encoderFeedForwardSize, c.decoderFeedForwardSize)
@@ -21,6 +23,7 @@ struct Seq2SeqScratch {
     /// - longestAttention: the most keys one query may see (source capacity, or cache capacity + batch).
     static func footprint(_ c: EncoderDecoderConfig, rows: Int, threads: Int, longestAttention: Int) -> Int {
         sizes(c, rows: rows, threads: threads, longestAttention: longestAttention).reduce(0) { $0 + Arena.footprint(Float.self, count: $1) }
+            + 2 * Arena.footprint(Int32.self, count: rows)
     }
 
     init(_ c: EncoderDecoderConfig, rows: Int, threads: Int, longestAttention: Int, arena: Arena) throws(SpecDecError) {
@@ -36,5 +39,7 @@ struct Seq2SeqScratch {
         hidden = try arena.allocate(Float.self, count: s[6])
         scores = try arena.allocate(Float.self, count: s[7])
         scoresStride = longestAttention + 1
+        segmentStarts = try arena.allocate(Int32.self, count: rows)
+        segmentLengths = try arena.allocate(Int32.self, count: rows)
     }
 }
