@@ -35,11 +35,16 @@ struct GenerateCommand: ParsableCommand {
     var earlyStopping: String = "false"
 
     @Option(help: "Encoder-decoder models: source text (needs the model's tokenizer).") var source: String?
+    @Option(help: "Read one prompt (a source, for encoder-decoder models) per line from FILE ('-' = stdin) and write one result per line, decoding --batch-size at a time.")
+    var input: String?
+    @Flag(name: .customLong("input-ids"), help: "With --input: each line is comma-separated token ids, not text.") var inputIds = false
+    @OptionGroup var batching: BatchingOptions
 
     func validate() throws {
-        guard [prompt != nil, promptIds != nil, sourceIds != nil, source != nil].filter({ $0 }).count == 1 else {
-            throw ValidationError("give exactly one of --prompt, --prompt-ids, --source and --source-ids")
+        guard [prompt != nil, promptIds != nil, sourceIds != nil, source != nil, input != nil].filter({ $0 }).count == 1 else {
+            throw ValidationError("give exactly one of --prompt, --prompt-ids, --source, --source-ids and --input")
         }
+        guard input == nil || beams == 1 else { throw ValidationError("--input decodes greedily, by sampling or speculatively; beam search many sources with `specdec translate --beams`") }
         try validateSeq2SeqOptions()
     }
 
@@ -48,6 +53,7 @@ struct GenerateCommand: ParsableCommand {
     }
 
     private func execute() throws {
+        if let input { return try executeBatch(input) }
         if try runsSeq2Seq() { return }
         let model = try ModelLoader.load(directory: modelOptions.model, options: try modelOptions.precision.loadOptions())
         // Text in, text out when the model directory has a tokenizer.

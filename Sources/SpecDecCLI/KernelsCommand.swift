@@ -16,13 +16,16 @@ struct KernelsCommand: ParsableCommand {
         let layouts: [(String, LinearWeight.Layout)] = [("bf16", .bf16), ("int8", .int8), ("f16_fp32_activations", .f16Pairs)]
         let streamRows = max(16, streamMegabytes * (1 << 20) / 4 / 4096)
         var rows: [JSONValue] = []
-        for path in KernelPath.supported {
-            for (name, layout) in layouts {
+        // fp32 weights have one SIMD kernel, compiled for the build's target: one row.
+        let measured = KernelPath.supported.flatMap { path in layouts.map { (path.description, $0.0, $0.1, path) } }
+            + [("simd", "fp32", LinearWeight.Layout.f32, KernelPath.supported.last!)]
+        for (pathName, name, layout, path) in measured {
+            do {
                 let stream = KernelBenchmark.measure(layout: layout, path: path, rows: streamRows, columns: 4096, tokens: 1)
                 let peak = KernelBenchmark.measure(layout: layout, path: path, rows: 512, columns: 512, tokens: tokens)
                 let one = KernelBenchmark.measure(layout: layout, path: path, rows: 512, columns: 512, tokens: 1)
                 rows.append(.object(JSONObject([
-                    ("path", .string(path.description)), ("weights", .string(name)),
+                    ("path", .string(pathName)), ("weights", .string(name)),
                     ("stream_gb_per_s", .double(stream.gigabytesPerSecond)),
                     ("cached_gemv_us", .double(one.seconds * 1e6)),
                     ("cached_multi_us", .double(peak.seconds * 1e6)),
@@ -30,7 +33,7 @@ struct KernelsCommand: ParsableCommand {
                     ("multi_gflops", .double(peak.gflops)),
                 ])))
                 if !json {
-                    print("\(path.description.padding(12)) \(name.padding(22)) stream \(format1(stream.gigabytesPerSecond)) GB/s; "
+                    print("\(pathName.padding(12)) \(name.padding(22)) stream \(format1(stream.gigabytesPerSecond)) GB/s; "
                           + "512x512: 1 position \(format1(one.seconds * 1e6)) us, \(tokens) positions \(format1(peak.seconds * 1e6)) us "
                           + "(\(format1(peak.seconds / one.seconds))x, \(format1(peak.gflops)) GFLOP/s)")
                 }

@@ -50,3 +50,20 @@ func readAll(_ descriptor: Int32) -> [UInt8] {
     }
     return bytes
 }
+
+/// The lines of a file, or of stdin for nil or "-" (a trailing newline ends the last line;
+/// a CR before a newline is dropped).
+func readInputLines(_ path: String?) throws -> [String] {
+    var descriptor: Int32 = 0
+    if let path, path != "-" {
+        descriptor = open(path, O_RDONLY)
+        guard descriptor >= 0 else { throw SpecDecError.io("cannot read \(path): \(String(cString: strerror(errno)))") }
+    }
+    defer { if descriptor != 0 { close(descriptor) } }
+    let bytes = readAll(descriptor)
+    var lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map {
+        $0.hasSuffix("\r") ? String($0.dropLast()) : String($0)
+    }
+    if lines.last == "" { lines.removeLast() }
+    return lines
+}

@@ -43,7 +43,7 @@ struct TranslateCommand: ParsableCommand {
     }
 
     private func execute() throws {
-        let lines = try readLines()
+        let lines = try readInputLines(input)
         let load = try modelOptions.precision.loadOptions()
         let model = try EncoderDecoderLoader.load(directory: modelOptions.model, options: load)
         let tokenizers: TokenizerPair
@@ -85,21 +85,6 @@ struct TranslateCommand: ParsableCommand {
         progress.finish()
         writeStandardError(summary.report(threads: session.pool.threadCount, drafter: speculation.drafter) + "\n")
         if summary.failures > 0 { throw ExitCode(1) }
-    }
-
-    private func readLines() throws -> [String] {
-        var descriptor: Int32 = 0
-        if let input, input != "-" {
-            descriptor = open(input, O_RDONLY)
-            guard descriptor >= 0 else { throw SpecDecError.io("cannot read \(input): \(String(cString: strerror(errno)))") }
-        }
-        defer { if descriptor != 0 { close(descriptor) } }
-        let bytes = readAll(descriptor)
-        var lines = String(decoding: bytes, as: UTF8.self).split(separator: "\n", omittingEmptySubsequences: false).map {
-            $0.hasSuffix("\r") ? String($0.dropLast()) : String($0)
-        }
-        if lines.last == "" { lines.removeLast() }
-        return lines
     }
 
     private func sentenceJSON(_ index: Int, _ source: String, _ text: String, _ tokens: [Int32], _ stats: GenerationStats,

@@ -6,10 +6,11 @@ protocol BatchDecodingTarget: AnyObject {
     var endTokenIds: [Int] { get }
     /// Checks one input before it joins the batch.
     func validateBatchInput(_ input: UnsafeBufferPointer<Int32>) throws(SpecDecError)
-    /// Starts inputs[i] (validated) in slot firstSlot + i: either leaves its first token in
-    /// slots.tokens for the next pass (false), or runs what comes first and leaves logits in
-    /// its row (true).
-    func startSequences(_ inputs: [UnsafeBufferPointer<Int32>], firstSlot: Int) -> Bool
+    /// Starts inputs[starting[i]] (validated) in slot firstSlot + i: either leaves its first
+    /// token in slots.tokens for the next pass (false), or runs what comes first and leaves
+    /// logits in its row (true). inputs[queued...] wait in the queue (work for them may be
+    /// done ahead, with this work).
+    func startSequences(_ starting: [Int], of inputs: [UnsafeBufferPointer<Int32>], queued: Int, firstSlot: Int) -> Bool
     /// One pass over slots 0 ..< count, each running slots.tokens[slot]; logits in each row.
     func stepEachSequence(count: Int)
 }
@@ -38,7 +39,7 @@ enum BatchDecodingLoop {
 
         // Fills free slots from the queue while the token budget allows, and starts the new
         // sequences together (one encoder pass for all their sources).
-        var starting: [UnsafeBufferPointer<Int32>] = []
+        var starting: [Int] = []
         func admit() {
             starting.removeAll(keepingCapacity: true)
             let first = active
@@ -63,12 +64,12 @@ enum BatchDecodingLoop {
                 if active < emitters.count { emitters[active] = emitter } else { emitters.append(emitter) }
                 owners[active] = index
                 activeTokens += input.count
-                starting.append(input)
+                starting.append(index)
                 active += 1
             }
             guard !starting.isEmpty else { return }
             let began = Clock.now()
-            let hasLogits = target.startSequences(starting, firstSlot: first)
+            let hasLogits = target.startSequences(starting, of: inputs, queued: next, firstSlot: first)
             for row in first..<active { ready[row] = hasLogits }
             encodeSeconds += Clock.now() - began
         }

@@ -6,25 +6,44 @@ extension Seq2SeqSession: BatchDecodingTarget {
 
     /// Encodes the sources into their slots' cross-attention memories, as many per encoder
     /// pass as the scratch rows hold; each first decoder token is the start token, run with
-    /// the next pass.
-    func startSequences(_ inputs: [UnsafeBufferPointer<Int32>], firstSlot: Int) -> Bool {
+    /// the next pass. A source encoded ahead (staged) only moves into its slot. When the
+    /// encoder must run, it also encodes queued sources into the free staging memories: a
+    /// sequence that finishes mid-batch is then replaced without an encoder pass of one
+    /// source, whose cost is mostly streaming the encoder's weights.
+    func startSequences(_ starting: [Int], of inputs: [UnsafeBufferPointer<Int32>], queued: Int, firstSlot: Int) -> Bool {
         let slots = slots!
         var segments: [EncoderSegment] = []
-        var rows = 0
-        for (i, input) in inputs.enumerated() {
-            if rows + input.count > scratch.rows {
-                model.encode(segments, scratch: scratch, pool: pool)
-                segments.removeAll(keepingCapacity: true)
-                rows = 0
-            }
+        for (i, index) in starting.enumerated() {
             let slot = firstSlot + i
-            segments.append(EncoderSegment(source: input, memory: slots.memories! + slot))
-            rows += input.count
+            if !slots.takeStaged(index, into: slot) {
+                segments.append(EncoderSegment(source: inputs[index], memory: slots.memories! + slot))
+            }
             slots.caches[slot].truncate(to: 0)
             slots.tokens[slot] = Int32(config.decoderStartTokenId)
         }
-        model.encode(segments, scratch: scratch, pool: pool)
-        encoderRuns += inputs.count
+        guard !segments.isEmpty else { return false }
+        var ahead = queued
+        while ahead < inputs.count && slots.isStaged(ahead) { ahead += 1 }
+        while ahead < inputs.count, let memory = slots.freeStagingMemory(for: ahead) {
+            if (try? validate(source: inputs[ahead])) != nil {
+                segments.append(EncoderSegment(source: inputs[ahead], memory: memory))
+                slots.stage(ahead)
+            }
+            ahead += 1
+        }
+        var group: [EncoderSegment] = []
+        var rows = 0
+        for segment in segments {
+            if rows + segment.source.count > scratch.rows {
+                model.encode(group, scratch: scratch, pool: pool)
+                group.removeAll(keepingCapacity: true)
+                rows = 0
+            }
+            group.append(segment)
+            rows += segment.source.count
+        }
+        model.encode(group, scratch: scratch, pool: pool)
+        encoderRuns += segments.count
         return false
     }
 
@@ -53,6 +72,7 @@ extension Seq2SeqSession: BatchDecodingTarget {
                 return (result, stats)
             }
         }
+        slots!.clearStaging()
         return BatchDecodingLoop.run(self, inputs: sources, options: options, seeds: seeds, schedule: schedule,
                                      outputs: outputs, stats: &batchStats)
     }

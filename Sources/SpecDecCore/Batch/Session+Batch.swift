@@ -13,8 +13,8 @@ extension Session: BatchDecodingTarget {
 
     /// Prefills each prompt into its slot's cache (at most `maxBatch` tokens a pass); the
     /// logits of its last token wait in the slot's row.
-    func startSequences(_ inputs: [UnsafeBufferPointer<Int32>], firstSlot: Int) -> Bool {
-        for (i, input) in inputs.enumerated() { prefill(input, slot: firstSlot + i) }
+    func startSequences(_ starting: [Int], of inputs: [UnsafeBufferPointer<Int32>], queued: Int, firstSlot: Int) -> Bool {
+        for (i, index) in starting.enumerated() { prefill(inputs[index], slot: firstSlot + i) }
         return true
     }
 

@@ -12,18 +12,26 @@ public enum KernelBenchmark {
         public var gigabytesPerSecond: Double { Double(weightBytes) / seconds / 1e9 }
     }
 
-    /// - layout: a packed layout (not `.f32`); `path` must be supported.
+    /// - layout: a packed layout, whose `path` must be supported; or `.f32`, the fp32
+    ///   weights' SIMD kernel (compiled for the build's target, whatever `path` says).
     public static func measure(layout: LinearWeight.Layout, path: KernelPath, rows: Int, columns: Int, tokens: Int,
                                minimumSeconds: Double = 0.2) -> Result {
         var random = RandomGenerator(seed: 7)
         let source = (0..<(rows * columns)).map { _ in Float(random.nextUnit()) - 0.5 }
         let x = (0..<(tokens * columns)).map { _ in Float(random.nextUnit()) - 0.5 }
-        let buffer = UnsafeMutableRawPointer.allocate(byteCount: LinearWeight.packedBytes(rows: rows, columns: columns, layout: layout),
-                                                      alignment: 64)
+        let bytes = layout == .f32 ? rows * columns * 4 : LinearWeight.packedBytes(rows: rows, columns: columns, layout: layout)
+        let buffer = UnsafeMutableRawPointer.allocate(byteCount: bytes, alignment: 64)
         defer { buffer.deallocate() }
-        let weight = source.withUnsafeBytes { s in
-            LinearWeight.pack(s.baseAddress!, sourceType: SPECDEC_SOURCE_F32, transposed: false, rows: rows, columns: columns,
-                              layout: layout, path: path, into: buffer)
+        let weight: LinearWeight
+        if layout == .f32 {
+            let floats = buffer.bindMemory(to: Float.self, capacity: rows * columns)
+            floats.initialize(from: source, count: rows * columns)
+            weight = LinearWeight(matrix: Matrix(pointer: floats, rows: rows, columns: columns))
+        } else {
+            weight = source.withUnsafeBytes { s in
+                LinearWeight.pack(s.baseAddress!, sourceType: SPECDEC_SOURCE_F32, transposed: false, rows: rows, columns: columns,
+                                  layout: layout, path: path, into: buffer)
+            }
         }
         let scratch = ActivationScratch()
         var y = [Float](repeating: 0, count: tokens * rows)
