@@ -1,3 +1,4 @@
+import CAllocationCounter
 import Testing
 @testable import SpecDecCore
 
@@ -103,6 +104,37 @@ import Testing
         #expect(throws: SpecDecError.self) { _ = try Self.batch(session, [cases[0].source], options: options, seeds: [1, 2], schedule: BatchSchedule(maxSequences: 2)) }
         #expect(try Self.batch(session, [cases[3].source], options: options, schedule: BatchSchedule(maxSequences: 4)).0[0] == cases[3].greedy)
         #expect(throws: SpecDecError.self) { _ = try Seq2SeqSession(model: model, maxBatch: 8, maxSequences: 9) }
+    }
+
+    /// A batch call's heap allocations do not grow with the tokens generated: 8 or 40 new
+    /// tokens per sequence (EOS not stopping), six sequences through batches of 4.
+    @Test func batchedDecodingDoesNotAllocatePerToken() throws {
+        let model = try EncoderDecoderLoader.load(directory: Seq2SeqFixtures.directory("marian_f32"))
+        let session = try Seq2SeqSession(model: model, sourceCapacity: 32, capacity: 48, threads: 2, maxSequences: 4)
+        var sources: [[Int32]] = []
+        for i in 0..<6 {
+            var source: [Int32] = []
+            for j in 0..<(5 + i) { source.append(Int32((j * 31 + i * 7) % 200 + 2)) }
+            sources.append(source + [0])
+        }
+        func allocations(_ count: Int) throws -> Int {
+            var options = GenerationOptions()
+            options.maxNewTokens = count
+            options.stopAtEndOfSequence = false
+            var outputs = [Int32](repeating: 0, count: sources.count * count)
+            return try sources.withUnsafeBufferPointers { inputs in
+                try outputs.withUnsafeMutableBufferPointer { out in
+                    allocation_counter_start()
+                    let results = try session.generateBatch(sources: inputs, options: options, schedule: BatchSchedule(maxSequences: 4),
+                                                            outputs: out.baseAddress!)
+                    let counted = allocation_counter_stop()
+                    #expect(results.allSatisfy { $0.error == nil && $0.count == count })
+                    return counted
+                }
+            }
+        }
+        _ = try allocations(4)
+        #expect(try allocations(8) == allocations(40))
     }
 
     /// The batched step allocates nothing per token: the arena's carve-outs stay as they were.
