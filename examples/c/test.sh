@@ -169,6 +169,20 @@ for name in bert-uncased-wordpiece albert-unigram; do
 want $want"; fi
 done
 
+# 5c. Batched translation: the shipped pair's reference sources through translate_batch
+#     (batches of 5) give transformers' greedy translations (their ids, detokenized).
+PAIR="$ROOT/Tests/Fixtures/specdec-pair/reference.json"
+VERIFIER="$ROOT/models/specdec-en-de-verifier"
+python3 -c 'import json,sys; [print(c["source"]) for c in json.load(open(sys.argv[1]))["cases"]]' "$PAIR" > "$BUILD/batch.in"
+want=$(PYTHONPATH="$ROOT/Bindings/python" SPECDEC_LIBRARY="$LIBDIR/libspecdec.so" python3 -c '
+import json, sys, specdec
+tokenizer = specdec.Tokenizer.load(sys.argv[2])
+for case in json.load(open(sys.argv[1]))["cases"]:
+    print(tokenizer.decode(case["greedy_ids"], skip_special=True))' "$PAIR" "$VERIFIER" 2>&1)
+got=$("$BUILD/translate_batch" "$VERIFIER" 5 < "$BUILD/batch.in" 2>&1)
+if [ "$got" = "$want" ] && [ -n "$got" ]; then pass "translate_batch: 24 sentences in batches of 5 equal transformers' greedy translations"
+else fail "translate_batch" "$(diff <(echo "$got") <(echo "$want") | head -n 10)"; fi
+
 # 6. Speculative decoding: the drafter plugin and the built-in drafters.
 PLUGINS="$BUILD/plugins"
 if out=$(make -s -C "$ROOT/examples/plugins" BUILD="$PLUGINS" CC="$CC" 2>&1) && [ -f "$PLUGINS/lookup_drafter.so" ]; then

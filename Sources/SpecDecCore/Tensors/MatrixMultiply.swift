@@ -27,12 +27,18 @@ public enum MatrixMultiply {
         // of tokens that fits; each (row, token) sum is the same whatever the chunking.
         let chunk = max(8, (l1Budget / (4 * max(1, w.columns))) / 8 * 8)
         if tokens > chunk {
-            var start = 0
-            while start < tokens {
-                let n = min(chunk, tokens - start)
-                multiply(w, bias: bias, x: x + start * xStride, xStride: xStride, tokens: n,
-                         y: y + start * yStride, yStride: yStride, rows: rows)
-                start += n
+            let block = max(16, (l2Budget / (4 * max(1, w.columns))) / 4 * 4)
+            var first = rows.lowerBound
+            while first < rows.upperBound {
+                let last = min(rows.upperBound, first + block)
+                var start = 0
+                while start < tokens {
+                    let n = min(chunk, tokens - start)
+                    multiply(w, bias: bias, x: x + start * xStride, xStride: xStride, tokens: n,
+                             y: y + start * yStride, yStride: yStride, rows: first..<last)
+                    start += n
+                }
+                first = last
             }
             return
         }
@@ -71,6 +77,8 @@ public enum MatrixMultiply {
 
     /// Bytes of activations one sweep over W keeps in L1 (of 32-48 KiB on current cores).
     static let l1Budget = 24 * 1024
+    /// Bytes of W a block keeps in L2 while the token chunks sweep it.
+    static let l2Budget = 256 * 1024
 
     /// Sum of the 16 lanes by halving (Swift's generic `sum()` is not inlined here and
     /// showed up at ~10% of multi-token kernel time). Every kernel reduces in this same
