@@ -10,10 +10,16 @@ struct KernelsCommand: ParsableCommand {
 
     @Option(help: "Positions of the multi-position measurement.") var tokens: Int = 16
     @Option(name: .customLong("stream-mb"), help: "Weight size of the streaming measurement, in MB of fp32.") var streamMegabytes: Int = 256
+    @Option(help: "Weight shape of the multi-position measurement, ROWSxCOLUMNS.") var shape: String = "512x512"
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {
         let layouts: [(String, LinearWeight.Layout)] = [("bf16", .bf16), ("int8", .int8), ("f16_fp32_activations", .f16Pairs)]
+        let dimensions = shape.split(separator: "x").compactMap { Int($0) }
+        guard dimensions.count == 2, dimensions.allSatisfy({ $0 >= 1 && $0 <= 65536 }) else {
+            throw ValidationError("--shape must be ROWSxCOLUMNS, e.g. 512x512")
+        }
+        let (shapeRows, shapeColumns) = (dimensions[0], dimensions[1])
         let streamRows = max(16, streamMegabytes * (1 << 20) / 4 / 4096)
         var rows: [JSONValue] = []
         // fp32 weights have one SIMD kernel, compiled for the build's target: one row.
@@ -22,8 +28,8 @@ struct KernelsCommand: ParsableCommand {
         for (pathName, name, layout, path) in measured {
             do {
                 let stream = KernelBenchmark.measure(layout: layout, path: path, rows: streamRows, columns: 4096, tokens: 1)
-                let peak = KernelBenchmark.measure(layout: layout, path: path, rows: 512, columns: 512, tokens: tokens)
-                let one = KernelBenchmark.measure(layout: layout, path: path, rows: 512, columns: 512, tokens: 1)
+                let peak = KernelBenchmark.measure(layout: layout, path: path, rows: shapeRows, columns: shapeColumns, tokens: tokens)
+                let one = KernelBenchmark.measure(layout: layout, path: path, rows: shapeRows, columns: shapeColumns, tokens: 1)
                 rows.append(.object(JSONObject([
                     ("path", .string(pathName)), ("weights", .string(name)),
                     ("stream_gb_per_s", .double(stream.gigabytesPerSecond)),
@@ -34,7 +40,7 @@ struct KernelsCommand: ParsableCommand {
                 ])))
                 if !json {
                     print("\(pathName.padding(12)) \(name.padding(22)) stream \(format1(stream.gigabytesPerSecond)) GB/s; "
-                          + "512x512: 1 position \(format1(one.seconds * 1e6)) us, \(tokens) positions \(format1(peak.seconds * 1e6)) us "
+                          + "\(shape): 1 position \(format1(one.seconds * 1e6)) us, \(tokens) positions \(format1(peak.seconds * 1e6)) us "
                           + "(\(format1(peak.seconds / one.seconds))x, \(format1(peak.gflops)) GFLOP/s)")
                 }
             }
