@@ -2,6 +2,9 @@
 /// lives in a slot of `SequenceSlots`, and a pass runs one row per slot.
 protocol BatchDecodingTarget: AnyObject {
     var slots: SequenceSlots? { get }
+    var maxSequences: Int { get }
+    var vocabSize: Int { get }
+    var stats: GenerationStats { get set }
     var positionLimit: Int { get }
     var endTokenIds: [Int] { get }
     /// Checks one input before it joins the batch.
@@ -13,6 +16,30 @@ protocol BatchDecodingTarget: AnyObject {
     func startSequences(_ starting: [Int], of inputs: [UnsafeBufferPointer<Int32>], queued: Int, firstSlot: Int) -> Bool
     /// One pass over slots 0 ..< count, each running slots.tokens[slot]; logits in each row.
     func stepEachSequence(count: Int)
+}
+
+extension BatchDecodingTarget {
+    /// A batch call on either kind of session: checks, then the batched loop, or one
+    /// sequence after another (`decodeAlone`, else `alone`: the session's one-sequence
+    /// call) when the session holds one sequence or the decoding has no batched pass.
+    func runBatch(_ inputs: [UnsafeBufferPointer<Int32>], options: GenerationOptions, seeds: [UInt64]?, schedule: BatchSchedule,
+                  outputs: UnsafeMutablePointer<Int32>, vocabularyName: String, decodeAlone: BatchDecodeAlone?,
+                  alone: BatchDecodeAlone) throws(SpecDecError) -> [BatchSequenceResult] {
+        try schedule.validate(count: inputs.count, seeds: seeds, sessionLimit: maxSequences)
+        try options.validate(vocabSize: vocabSize, vocabularyName: vocabularyName)
+        let seeds = seeds ?? [UInt64](repeating: options.sampling.seed, count: inputs.count)
+        var batchStats = GenerationStats()
+        defer { stats = batchStats }
+        guard schedule.maxSequences > 1, let slots, decodeAlone == nil else {
+            return BatchOneByOne.run(count: inputs.count, options: options, seeds: seeds, outputs: outputs, stats: &batchStats) { i, options, output in
+                let result = decodeAlone.map { $0(i, options, output) } ?? alone(i, options, output)
+                return (result, stats)
+            }
+        }
+        slots.clearStaging()
+        return BatchDecodingLoop.run(self, inputs: inputs, options: options, seeds: seeds, schedule: schedule,
+                                     outputs: outputs, stats: &batchStats)
+    }
 }
 
 /// Batched greedy decoding and sampling: inputs queue up, at most `schedule.maxSequences`

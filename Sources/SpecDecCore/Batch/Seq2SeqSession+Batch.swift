@@ -61,19 +61,9 @@ extension Seq2SeqSession: BatchDecodingTarget {
     public func generateBatch(sources: [UnsafeBufferPointer<Int32>], options: GenerationOptions, seeds: [UInt64]? = nil,
                               schedule: BatchSchedule, outputs: UnsafeMutablePointer<Int32>,
                               decodeAlone: BatchDecodeAlone? = nil) throws(SpecDecError) -> [BatchSequenceResult] {
-        try schedule.validate(count: sources.count, seeds: seeds, sessionLimit: maxSequences)
-        try options.validate(vocabSize: config.vocabSize, vocabularyName: pass.vocabularyName)
-        let seeds = seeds ?? [UInt64](repeating: options.sampling.seed, count: sources.count)
-        var batchStats = GenerationStats()
-        defer { stats = batchStats }
-        guard schedule.maxSequences > 1, slots != nil, decodeAlone == nil else {
-            return BatchOneByOne.run(count: sources.count, options: options, seeds: seeds, outputs: outputs, stats: &batchStats) { i, options, output in
-                let result = decodeAlone?(i, options, output) ?? generate(source: sources[i], options: options, output: output) { _, _ in .proceed }
-                return (result, stats)
-            }
+        try runBatch(sources, options: options, seeds: seeds, schedule: schedule, outputs: outputs,
+                     vocabularyName: pass.vocabularyName, decodeAlone: decodeAlone) { i, options, output in
+            generate(source: sources[i], options: options, output: output) { _, _ in .proceed }
         }
-        slots!.clearStaging()
-        return BatchDecodingLoop.run(self, inputs: sources, options: options, seeds: seeds, schedule: schedule,
-                                     outputs: outputs, stats: &batchStats)
     }
 }

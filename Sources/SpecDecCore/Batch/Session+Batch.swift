@@ -46,18 +46,9 @@ extension Session: BatchDecodingTarget {
     public func generateBatch(prompts: [UnsafeBufferPointer<Int32>], options: GenerationOptions, seeds: [UInt64]? = nil,
                               schedule: BatchSchedule, outputs: UnsafeMutablePointer<Int32>,
                               decodeAlone: BatchDecodeAlone? = nil) throws(SpecDecError) -> [BatchSequenceResult] {
-        try schedule.validate(count: prompts.count, seeds: seeds, sessionLimit: maxSequences)
-        try options.validate(vocabSize: config.vocabSize, vocabularyName: pass.vocabularyName)
-        let seeds = seeds ?? [UInt64](repeating: options.sampling.seed, count: prompts.count)
-        var batchStats = GenerationStats()
-        defer { stats = batchStats }
-        guard schedule.maxSequences > 1, slots != nil, decodeAlone == nil else {
-            return BatchOneByOne.run(count: prompts.count, options: options, seeds: seeds, outputs: outputs, stats: &batchStats) { i, options, output in
-                let result = decodeAlone?(i, options, output) ?? generate(prompt: prompts[i], options: options, output: output) { _, _ in .proceed }
-                return (result, stats)
-            }
+        try runBatch(prompts, options: options, seeds: seeds, schedule: schedule, outputs: outputs,
+                     vocabularyName: pass.vocabularyName, decodeAlone: decodeAlone) { i, options, output in
+            generate(prompt: prompts[i], options: options, output: output) { _, _ in .proceed }
         }
-        return BatchDecodingLoop.run(self, inputs: prompts, options: options, seeds: seeds, schedule: schedule,
-                                     outputs: outputs, stats: &batchStats)
     }
 }
