@@ -77,11 +77,8 @@ extension ThreadPool {
     /// own source (scratch.segmentStarts/segmentLengths), as encoding that source alone.
     func attendWithinSegments(query: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, count: Int,
                               headCount: Int, scratch: Seq2SeqScratch, output: UnsafeMutablePointer<Float>) {
-        var job = Seq2SeqAttentionJob(
-            kind: .segments, query: query, keys: keys, values: values, kvStride: scratch.width, headCount: headCount,
-            headDim: scratch.width / headCount, width: scratch.width, count: count, slots: 0, batchMask: nil,
-            history: nil, historyStride: 0, historyLengths: nil, scores: scratch.scores, scoresStride: scratch.scoresStride,
-            output: output, pairsPerChunk: 0)
+        var job = rowJob(.segments, query: query, keys: keys, values: values, count: count, headCount: headCount,
+                         scratch: scratch, output: output)
         job.segmentStarts = UnsafePointer(scratch.segmentStarts)
         job.segmentLengths = UnsafePointer(scratch.segmentLengths)
         var work = 0
@@ -93,11 +90,8 @@ extension ThreadPool {
     /// caches[t] (whose slot caches[t].length already holds its key and value).
     func attendEachSequence(query: UnsafePointer<Float>, caches: UnsafePointer<KVCache>, layer: Int, count: Int, headCount: Int,
                             scratch: Seq2SeqScratch, output: UnsafeMutablePointer<Float>) {
-        var job = Seq2SeqAttentionJob(
-            kind: .eachSequence, query: query, keys: query, values: query, kvStride: 0, headCount: headCount,
-            headDim: scratch.width / headCount, width: scratch.width, count: count, slots: 0, batchMask: nil, history: nil,
-            historyStride: 0, historyLengths: nil, scores: scratch.scores, scoresStride: scratch.scoresStride,
-            output: output, pairsPerChunk: 0)
+        var job = rowJob(.eachSequence, query: query, keys: query, values: query, count: count, headCount: headCount,
+                         scratch: scratch, output: output)
         job.caches = caches
         job.layer = layer
         var work = 0
@@ -108,16 +102,24 @@ extension ThreadPool {
     /// Cross-attention of a batched step: row t reads the source of memories[t].
     func attendEachSource(query: UnsafePointer<Float>, memories: UnsafePointer<CrossAttentionMemory>, layer: Int, count: Int,
                           headCount: Int, scratch: Seq2SeqScratch, output: UnsafeMutablePointer<Float>) {
-        var job = Seq2SeqAttentionJob(
-            kind: .eachSource, query: query, keys: query, values: query, kvStride: scratch.width, headCount: headCount,
-            headDim: scratch.width / headCount, width: scratch.width, count: count, slots: 0, batchMask: nil, history: nil,
-            historyStride: 0, historyLengths: nil, scores: scratch.scores, scoresStride: scratch.scoresStride,
-            output: output, pairsPerChunk: 0)
+        var job = rowJob(.eachSource, query: query, keys: query, values: query, count: count, headCount: headCount,
+                         scratch: scratch, output: output)
         job.memories = memories
         job.layer = layer
         var work = 0
         for t in 0..<count { work += memories[t].length }
         dispatchAttention(job, work: work)
+    }
+
+    /// A job whose keys and values are found per row (the caller sets where), `width` apart.
+    private func rowJob(_ kind: Seq2SeqAttentionJob.Kind, query: UnsafePointer<Float>, keys: UnsafePointer<Float>,
+                        values: UnsafePointer<Float>, count: Int, headCount: Int, scratch: Seq2SeqScratch,
+                        output: UnsafeMutablePointer<Float>) -> Seq2SeqAttentionJob {
+        Seq2SeqAttentionJob(
+            kind: kind, query: query, keys: keys, values: values, kvStride: scratch.width, headCount: headCount,
+            headDim: scratch.width / headCount, width: scratch.width, count: count, slots: 0, batchMask: nil, history: nil,
+            historyStride: 0, historyLengths: nil, scores: scratch.scores, scoresStride: scratch.scoresStride,
+            output: output, pairsPerChunk: 0)
     }
 
     private func dispatchAttention(_ base: Seq2SeqAttentionJob, work: Int) {
