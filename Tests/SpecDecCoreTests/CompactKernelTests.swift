@@ -112,4 +112,40 @@ import Testing
         #expect(try KernelPath.resolve(.portable) == .portable)
         #expect(KernelPath.supported.first == .portable)
     }
+
+    /// specdec_prepare_int8 (vectorised where the CPU has AVX-512) quantises each row exactly
+    /// as its definition says: scale max|x| / 127 (NaNs ignored), codes round-to-nearest-even
+    /// of x · 127 / max|x| clamped to ±127, NaN to 0; rows of every length around the
+    /// 16-lane chunks, with ties, NaN, ±Inf, zeros and -0.
+    @Test func int8ActivationCodesFollowTheirDefinition() {
+        var random = RandomGenerator(seed: 11)
+        for columns in [1, 5, 15, 16, 17, 31, 32, 33, 64, 100, 257] {
+            for kind in 0..<6 {
+                var row = (0..<columns).map { _ in Float(random.nextUnit()) * 8 - 4 }
+                switch kind {
+                case 1: row = row.map { ($0 * 2).rounded() / 2 }  // many exact .5 products with a max of 4
+                case 2: row[columns / 2] = .nan
+                case 3: row[0] = .infinity
+                case 4: row = row.map { _ in 0 }; row[columns - 1] = -0.0
+                case 5: row[columns - 1] = -.infinity; if columns > 1 { row[0] = .nan }
+                default: break
+                }
+                var amax: Float = 0
+                for v in row where abs(v) > amax { amax = abs(v) }
+                let inverse: Float = amax > 0 ? 127 / amax : 0
+                let expected: [Int8] = row.map { v in
+                    var q = (v * inverse).rounded(.toNearestOrEven)
+                    if q.isNaN { q = 0 }
+                    return Int8(min(127, max(-127, q)))
+                }
+                let kp = (columns + 63) / 64 * 64
+                var codes = [Int8](repeating: 99, count: kp)
+                var scale: Float = 0
+                specdec_prepare_int8(row, Int64(columns), 1, 1, Int64(columns), Int64(kp), 0, &codes, &scale)
+                #expect(Array(codes[0..<columns]) == expected, "columns \(columns), kind \(kind)")
+                #expect(codes[columns...].allSatisfy { $0 == 0 })
+                #expect(scale.bitPattern == (amax > 0 ? amax / 127 : 1).bitPattern)
+            }
+        }
+    }
 }
