@@ -24,6 +24,42 @@ final class ErrorTests: XCTestCase {
         return path
     }
 
+    /// A vocabulary id far beyond the entry count (it would size the id table at gigabytes)
+    /// is a format error for every vocabulary kind that builds one: BPE, WordPiece and
+    /// WordLevel in tokenizer.json, and a Marian vocab.json; a dense vocabulary still loads.
+    func testSparseVocabularyIdsAreRefused() throws {
+        let models = [
+            #"{"type": "BPE", "vocab": {"a": 0, "b": ID}, "merges": []}"#,
+            #"{"type": "WordPiece", "unk_token": "a", "vocab": {"a": 0, "b": ID}}"#,
+            #"{"type": "WordLevel", "unk_token": "a", "vocab": {"a": 0, "b": ID}}"#,
+        ]
+        for (i, model) in models.enumerated() {
+            for id in ["2000000000", "16777216", "3000"] {
+                let json = #"{"version": "1.0", "model": "# + model.replacingOccurrences(of: "ID", with: id) + "}"
+                let path = scratchFile("sparse-\(i)-\(id).json", Array(json.utf8))
+                defer { unlink(path) }
+                expectError(.format) { _ = try TokenizerLoader.load(path: path) }
+            }
+            let dense = #"{"version": "1.0", "model": "# + model.replacingOccurrences(of: "ID", with: "1") + "}"
+            let path = scratchFile("dense-\(i).json", Array(dense.utf8))
+            defer { unlink(path) }
+            XCTAssertNoThrow(try TokenizerLoader.load(path: path))
+        }
+        let directory = "/tmp/specdec-marian-sparse-\(getpid())"
+        mkdir(directory, 0o755)
+        defer {
+            for file in ["source.spm", "target.spm", "vocab.json"] { unlink(directory + "/" + file) }
+            rmdir(directory)
+        }
+        symlink(TokenizerFixtures.path("sp-unigram/tokenizer.model"), directory + "/source.spm")
+        symlink(TokenizerFixtures.path("sp-bpe/tokenizer.model"), directory + "/target.spm")
+        let vocab = #"{"</s>": 0, "<unk>": 1, "<pad>": 2147483000}"#
+        let file = fopen(directory + "/vocab.json", "wb")
+        _ = vocab.withCString { fputs($0, file) }
+        fclose(file)
+        expectError(.format) { _ = try TokenizerLoader.loadPair(path: directory) }
+    }
+
     func testInvalidUTF8Input() throws {
         for name in ["bytelevel-bpe", "sp-unigram"] {
             let tokenizer = try TokenizerFixtures.load(name)

@@ -22,10 +22,7 @@ public final class MarianTokenizer: Tokenizer {
         self.encoderModel = encoderModel
         self.decoderModel = decoderModel
         self.vocab = vocab
-        let maxId = vocab.values.max() ?? -1
-        var pieces = [String?](repeating: nil, count: Int(maxId) + 1)
-        for (piece, id) in vocab { pieces[Int(id)] = piece }
-        self.pieces = pieces
+        self.pieces = try TokenIdTable.make(vocab.map { ($0.key, $0.value) }, kind: "Marian vocab.json")
         guard let unk = names.unk.flatMap({ vocab[$0] }) else {
             throw TokenizerError.format("Marian vocab.json has no \(names.unk ?? "<unk>") entry")
         }

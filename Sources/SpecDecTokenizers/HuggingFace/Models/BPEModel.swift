@@ -38,16 +38,10 @@ struct BPEModel: TokenizerModel {
 
         var tokenIds: [String: Int32] = [:]
         tokenIds.reserveCapacity(vocab.count)
-        var maxId: Int32 = -1
-        for (token, id) in vocab {
-            guard id >= 0 else { throw TokenizerError.format("BPE vocabulary id \(id) is negative") }
-            tokenIds[token] = id
-            maxId = max(maxId, id)
-        }
-        var idToToken = [String?](repeating: nil, count: Int(maxId) + 1)
+        let idToToken = try TokenIdTable.make(vocab, kind: "BPE")
         var inputVocab = ByteStringMap(capacity: vocab.count)
         for (token, id) in vocab {
-            idToToken[Int(id)] = token
+            tokenIds[token] = id
             switch input {
             case .characters:
                 inputVocab.set(Array(token.utf8), id)

@@ -9,16 +9,11 @@ struct WordLevelModel: TokenizerModel {
     init(vocab entries: [(String, Int32)], unknownToken: String) throws(TokenizerError) {
         var tokenIds: [String: Int32] = [:]
         var vocab = ByteStringMap(capacity: entries.count)
-        var maxId: Int32 = -1
+        self.idToToken = try TokenIdTable.make(entries, kind: "WordLevel")
         for (token, id) in entries {
-            guard id >= 0 else { throw TokenizerError.format("WordLevel vocabulary id \(id) is negative") }
             tokenIds[token] = id
             vocab.set(Array(token.utf8), id)
-            maxId = max(maxId, id)
         }
-        var idToToken = [String?](repeating: nil, count: Int(maxId) + 1)
-        for (token, id) in entries { idToToken[Int(id)] = token }
-        self.idToToken = idToToken
         self.tokenIds = tokenIds
         self.vocab = vocab
         self.unknownId = tokenIds[unknownToken]

@@ -13,16 +13,11 @@ struct WordPieceModel: TokenizerModel {
          maxInputCharsPerWord: Int) throws(TokenizerError) {
         var tokenIds: [String: Int32] = [:]
         var vocab = ByteStringMap(capacity: entries.count)
-        var maxId: Int32 = -1
+        self.idToToken = try TokenIdTable.make(entries, kind: "WordPiece")
         for (token, id) in entries {
-            guard id >= 0 else { throw TokenizerError.format("WordPiece vocabulary id \(id) is negative") }
             tokenIds[token] = id
             vocab.set(Array(token.utf8), id)
-            maxId = max(maxId, id)
         }
-        var idToToken = [String?](repeating: nil, count: Int(maxId) + 1)
-        for (token, id) in entries { idToToken[Int(id)] = token }
-        self.idToToken = idToToken
         self.tokenIds = tokenIds
         self.vocab = vocab
         self.unknownId = tokenIds[unknownToken]
