@@ -46,7 +46,7 @@ let package = Package(
         // libFuzzer targets (scripts/fuzz.sh builds them with -DFUZZING); built plainly, a replayer.
         .executableTarget(
             name: "SpecDecFuzz", dependencies: ["SpecDecCABI", "SpecDecCore", "SpecDecJSON", "CSpecDecABI"], path: "Tests/Fuzz",
-            exclude: ["dictionaries", "regressions"]),
+            exclude: ["dictionaries", "regressions", "seeds"]),
         .target(name: "CAllocationCounter", path: "Tests/CAllocationCounter"),
         .testTarget(name: "SpecDecJSONTests", dependencies: ["SpecDecJSON"]),
         .testTarget(name: "SpecDecTokenizersTests", dependencies: ["SpecDecTokenizers"]),

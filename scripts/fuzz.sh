@@ -1,7 +1,8 @@
 #!/usr/bin/env bash
 # Runs the libFuzzer targets of Tests/Fuzz (every parser that reads outside data) with
-# AddressSanitizer, seeded from the test fixtures, each with the dictionary of its format's
-# keys. Crashes land in .build-fuzz/crashes/TARGET/; replay one with
+# AddressSanitizer, seeded from the test fixtures and the small files of Tests/Fuzz/seeds/,
+# each with the dictionary of its format's keys. Crashes land in .build-fuzz/crashes/TARGET/;
+# replay one with
 #   .build/debug/specdec-fuzz TARGET FILE     (the same target without the fuzzer)
 # and add it under Tests/Fuzz/regressions/TARGET/ once fixed: the tests replay those.
 #
@@ -40,13 +41,19 @@ for target in "${targets[@]}"; do
     for seed in $("$replay" --seeds "$target"); do
         [ -f "$seed" ] && cp -n "$seed" "$corpus/seed-$(basename "$(dirname "$seed")")-$(basename "$seed")" 2>/dev/null || true
     done
-    # Text: one corpus line per seed; inputs stay short so every tokenizer sees many of them.
-    max_len=1048576
-    [ "$target" = json ] && max_len=65536
-    if [ "$target" = tokenizer-text ]; then
-        max_len=4096
-        head -n 1500 Tests/Fixtures/tokenizers/corpus.jsonl | split -l 1 -a 4 - "$corpus/seed-line-"
-    fi
+    # Inputs a few times the size of the seeds (Tests/Fuzz/seeds/ holds small ones): each
+    # execution costs about as much as loading an input that long.
+    case $target in
+        json) max_len=65536 ;;
+        safetensors) max_len=65536 ;;
+        tokenizer-json|sentencepiece|marian-vocab) max_len=16384 ;;
+        generation-config) max_len=8192 ;;
+        # Text: one corpus line per seed; inputs stay short so every tokenizer sees many of them.
+        tokenizer-text)
+            max_len=1024
+            head -n 1500 Tests/Fixtures/tokenizers/corpus.jsonl | split -l 1 -a 4 - "$corpus/seed-line-" ;;
+        *) max_len=1048576 ;;
+    esac
     limit=(-max_total_time="$seconds")
     [ "$seconds" = 0 ] && limit=()
     [ -n "${RUNS:-}" ] && limit=(-runs="$RUNS")

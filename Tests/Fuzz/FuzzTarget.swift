@@ -19,21 +19,29 @@ enum FuzzTarget: String, CaseIterable {
     case marianVocab = "marian-vocab"            // a Marian directory's vocab.json
     case tokenizerText = "tokenizer-text"        // text given to loaded tokenizers, and ids to decode
 
-    /// The fixture files that seed the corpus (relative to the repository root).
+    /// Companions of the safetensors and generation_config targets: a one-layer Llama of
+    /// 13k parameters (Tests/Fuzz/seeds/make_seeds.py writes it and the other small seeds;
+    /// every mutation of a large seed costs as much as loading the large file).
+    static let tinyLlama = "Tests/Fuzz/seeds/tiny-llama"
+
+    /// The files that seed the corpus (relative to the repository root): fixtures, or small
+    /// files made from them where the fixture is large.
     var seeds: [String] {
         switch self {
         case .json: return ["Tests/Fixtures/decoder/llama_f32/config.json", "Tests/Fixtures/seq2seq/marian_f32/config.json",
                             "Tests/Fixtures/tokenizers/marian/tokenizer_config.json", "Tests/Fixtures/decoder/llama_f32/generation_config.json"]
-        case .safetensors: return ["Tests/Fixtures/decoder/llama_f32/model.safetensors"]
+        case .safetensors: return ["Tests/Fuzz/seeds/tiny-llama/model.safetensors", "Tests/Fuzz/seeds/safetensors/tiny-llama-f16.safetensors",
+                                   "Tests/Fuzz/seeds/safetensors/tiny-llama-bf16.safetensors"]
         case .modelConfig: return ["Tests/Fixtures/decoder/llama_f32/config.json", "Tests/Fixtures/decoder/gpt2_f32/config.json",
                                    "Tests/Fixtures/decoder/qwen2_f32/config.json", "Tests/Fixtures/decoder/mistral_f32/config.json"]
         case .generationConfig: return ["Tests/Fixtures/decoder/llama_f32/generation_config.json"]
         case .seq2seqConfig: return ["Tests/Fixtures/seq2seq/marian_f32/config.json"]
         case .specDrafterConfig: return ["Tests/Fixtures/specdec/tiny-drafter/config.json"]
-        case .tokenizerJSON: return ["Tests/Fixtures/tokenizers/wordpiece/tokenizer.json", "Tests/Fixtures/tokenizers/unigram/tokenizer.json",
-                                     "Tests/Fixtures/tokenizers/metaspace-bpe/tokenizer.json"]
-        case .sentencePiece: return ["Tests/Fixtures/tokenizers/sp-unigram/tokenizer.model", "Tests/Fixtures/tokenizers/sp-bpe/tokenizer.model"]
-        case .marianVocab: return ["models/specdec-en-de-verifier/vocab.json"]
+        case .tokenizerJSON: return ["albert-unigram", "bert-uncased-wordpiece", "bytelevel-bpe", "llama3-bpe", "metaspace-bpe", "metaspace-first-bpe",
+                                     "nmt-nfkc-unigram", "precompiled-unigram", "qwen2-bpe", "unigram", "wordpiece"]
+                .map { "Tests/Fuzz/seeds/tokenizer-json/\($0).json" }
+        case .sentencePiece: return ["unigram", "bpe", "unigram-identity", "bpe-identity"].map { "Tests/Fuzz/seeds/sentencepiece/\($0).model" }
+        case .marianVocab: return ["Tests/Fuzz/seeds/marian/vocab.json"]
         case .tokenizerText: return []  // lines of Tests/Fixtures/tokenizers/corpus.jsonl, one per seed (scripts/fuzz.sh)
         }
     }
@@ -45,11 +53,11 @@ enum FuzzTarget: String, CaseIterable {
             _ = try? JSONParser.parse(bytes)
             _ = try? JSONParser.parse(bytes, floats: .serdeJSONDefault)
         case .safetensors:
-            workspace.loadModel(replacing: "model.safetensors", with: bytes, from: "Tests/Fixtures/decoder/llama_f32")
+            workspace.loadModel(replacing: "model.safetensors", with: bytes, from: FuzzTarget.tinyLlama)
         case .modelConfig:
             workspace.loadModel(replacing: "config.json", with: bytes, from: "Tests/Fixtures/decoder/llama_f32")
         case .generationConfig:
-            workspace.loadModel(replacing: "generation_config.json", with: bytes, from: "Tests/Fixtures/decoder/llama_f32")
+            workspace.loadModel(replacing: "generation_config.json", with: bytes, from: FuzzTarget.tinyLlama)
         case .seq2seqConfig:
             workspace.loadModel(replacing: "config.json", with: bytes, from: "Tests/Fixtures/seq2seq/marian_f32")
         case .specDrafterConfig:
@@ -62,7 +70,7 @@ enum FuzzTarget: String, CaseIterable {
             let directory = workspace.directory(replacing: "tokenizer.model", with: bytes, from: nil)
             workspace.exerciseTokenizer(at: directory + "/tokenizer.model")
         case .marianVocab:
-            let directory = workspace.directory(replacing: "vocab.json", with: bytes, from: "models/specdec-en-de-verifier",
+            let directory = workspace.directory(replacing: "vocab.json", with: bytes, from: "Tests/Fuzz/seeds/marian",
                                                 companions: ["source.spm", "target.spm", "tokenizer_config.json", "special_tokens_map.json"])
             workspace.exerciseTokenizer(at: directory)
         case .tokenizerText:

@@ -10,6 +10,9 @@ final class FuzzWorkspace {
     let root: String
     let repository: String
     private var loadedTokenizers: [OpaquePointer] = []
+    /// Output buffers for encoding and decoding, allocated once rather than per input.
+    private let ids = UnsafeMutableBufferPointer<Int32>.allocate(capacity: 4096)
+    private let textBuffer = UnsafeMutableBufferPointer<CChar>.allocate(capacity: 1 << 16)
 
     init(repository: String) {
         self.repository = repository
@@ -49,6 +52,9 @@ final class FuzzWorkspace {
         var session: OpaquePointer?
         var params = SpecDecCABI.specdec_session_default_params()
         params.kv_capacity = 16
+        // What AUTO falls back to here anyway: jemalloc cannot be loaded late into this
+        // process, and asking means a failed dlopen per input.
+        params.arena_backend = SPECDEC_ARENA_MMAP
         guard SpecDecCABI.specdec_session_create(model, &params, &session) == SPECDEC_OK, let session else { return }
         defer { SpecDecCABI.specdec_session_destroy(session) }
         var generate = SpecDecCABI.specdec_generate_default_params()
@@ -83,20 +89,18 @@ final class FuzzWorkspace {
     }
 
     private func exercise(_ tokenizer: OpaquePointer, text: [UInt8]) {
-        var ids = [Int32](repeating: 0, count: 4096)
         var count: Int32 = 0
         // The text with a NUL after it, so that empty input still has an address.
         var padded = text.map { CChar(bitPattern: $0) }
         padded.append(0)
-        _ = SpecDecCABI.specdec_tokenize(tokenizer, padded, text.count, 1, &ids, 4096, &count)
+        _ = SpecDecCABI.specdec_tokenize(tokenizer, padded, text.count, 1, ids.baseAddress, Int32(ids.count), &count)
         // The bytes read as ids too, in and out of range.
         var asIds = stride(from: 0, to: text.count - 1, by: 2).map { Int32(text[$0]) << 8 | Int32(text[$0 + 1]) - 16 }
-        if count > 0 { asIds += ids[0..<Int(min(count, 4096))] }
-        var buffer = [CChar](repeating: 0, count: 1 << 16)
+        if count > 0 { asIds += ids[0..<Int(min(count, Int32(ids.count)))] }
         var length = 0
         for skip: Int32 in [0, 1] {
-            _ = SpecDecCABI.specdec_detokenize(tokenizer, asIds, Int32(asIds.count), skip, &buffer, buffer.count, &length)
+            _ = SpecDecCABI.specdec_detokenize(tokenizer, asIds, Int32(asIds.count), skip, self.textBuffer.baseAddress, self.textBuffer.count, &length)
         }
-        if let first = asIds.first { _ = SpecDecCABI.specdec_token_to_piece(tokenizer, first, &buffer, buffer.count, &length) }
+        if let first = asIds.first { _ = SpecDecCABI.specdec_token_to_piece(tokenizer, first, self.textBuffer.baseAddress, self.textBuffer.count, &length) }
     }
 }
