@@ -43,14 +43,12 @@ public func specdec_generate_batch(_ session: OpaquePointer?, _ inputs: UnsafePo
         let sequences = try batchInputs(inputs, inputLengths, nInputs, name: "inputs")
         guard let outLengths else { throw .invalidArgument("out_lengths must not be NULL") }
         for i in 0..<sequences.count { outLengths[i] = 0 }
-        var needed: Int32 = 0
-        let perSequence = try generationOptions(params, outCap: Int32.max, outNTokens: &needed)
+        let perSequence = try generationOptions(params)
         guard Int(outCap) >= sequences.count * perSequence.maxNewTokens else {
             throw .init(.bufferTooSmall, "out_tokens holds \(outCap) ids but \(sequences.count) sequences of max_new_tokens \(perSequence.maxNewTokens) need \(sequences.count * perSequence.maxNewTokens)")
         }
         guard let outTokens else { throw .invalidArgument("out_tokens must not be NULL") }
-        if let params, params.pointee.struct_size >= UInt32(MemoryLayout<specdec_generate_params_t>.offset(of: \.callback)! + 8),
-           params.pointee.callback != nil {
+        if streamingCallback(params) != nil {
             throw .invalidArgument("batch calls stream nothing: params->callback must be NULL")
         }
         let b = try readParams(batch, defaults: specdec_batch_default_params(), name: "specdec_batch_params_t")

@@ -23,12 +23,18 @@ public func specdec_generate_default_params() -> specdec_generate_params_t {
 /// Converts the C generation parameters, checking the output buffer first.
 func generationOptions(_ params: UnsafePointer<specdec_generate_params_t>?, outCap: Int32,
                        outNTokens: UnsafeMutablePointer<Int32>) throws(SpecDecError) -> GenerationOptions {
+    let options = try generationOptions(params)
+    guard Int(outCap) >= options.maxNewTokens else {
+        outNTokens.pointee = Int32(options.maxNewTokens)
+        throw .init(.bufferTooSmall, "out_tokens holds \(outCap) ids but max_new_tokens is \(options.maxNewTokens)")
+    }
+    return options
+}
+
+/// Converts the C generation parameters (calls whose output is not one token buffer).
+func generationOptions(_ params: UnsafePointer<specdec_generate_params_t>?) throws(SpecDecError) -> GenerationOptions {
     let p = try readParams(params, defaults: specdec_generate_default_params(), name: "specdec_generate_params_t")
     guard p.max_new_tokens >= 0 else { throw .invalidArgument("max_new_tokens must be >= 0 (got \(p.max_new_tokens))") }
-    guard outCap >= p.max_new_tokens else {
-        outNTokens.pointee = p.max_new_tokens
-        throw .init(.bufferTooSmall, "out_tokens holds \(outCap) ids but max_new_tokens is \(p.max_new_tokens)")
-    }
     guard p.n_stop_tokens >= 0, p.n_stop_tokens == 0 || p.stop_tokens != nil else {
         throw .invalidArgument("stop_tokens is NULL or n_stop_tokens is negative")
     }
@@ -45,11 +51,17 @@ func generationOptions(_ params: UnsafePointer<specdec_generate_params_t>?, outC
     return options
 }
 
+/// The streaming callback the C parameters set, when their struct_size covers it.
+func streamingCallback(_ params: UnsafePointer<specdec_generate_params_t>?)
+    -> (callback: specdec_token_callback, userData: UnsafeMutableRawPointer?)? {
+    guard let params, Int(params.pointee.struct_size) >= MemoryLayout<specdec_generate_params_t>.offset(of: \.callback_user_data)! + 8,
+          let callback = params.pointee.callback else { return nil }
+    return (callback, params.pointee.callback_user_data)
+}
+
 /// The streaming callback of the C parameters as a Swift closure.
 func tokenCallback(_ params: UnsafePointer<specdec_generate_params_t>?) -> (Int32, Int) -> TokenAction {
-    guard let params, Int(params.pointee.struct_size) >= MemoryLayout<specdec_generate_params_t>.offset(of: \.callback_user_data)! + 8,
-          let callback = params.pointee.callback else { return { _, _ in .proceed } }
-    let userData = params.pointee.callback_user_data
+    guard let (callback, userData) = streamingCallback(params) else { return { _, _ in .proceed } }
     return { token, index in
         let answer = callback(userData, token, Int32(index))
         return answer < 0 ? .fail : (answer == SPECDEC_CALLBACK_STOP ? .stop : .proceed)

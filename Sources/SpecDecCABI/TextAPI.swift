@@ -44,8 +44,7 @@ public func specdec_generate_text(_ session: OpaquePointer?, _ prompt: UnsafePoi
         }
         let ids = try encodeText(tokenizer, prompt, length: strlen(prompt), addSpecial: t.add_special_tokens != 0)
         guard !ids.isEmpty else { throw .invalidArgument("the prompt encodes to no tokens") }
-        var ignored: Int32 = 0
-        var options = try generationOptions(params, outCap: Int32.max, outNTokens: &ignored)
+        var options = try generationOptions(params)
         options.maxNewTokens = min(options.maxNewTokens, handle.target.capacity)
         var output = [Int32](repeating: 0, count: max(1, options.maxNewTokens))
         var decoder = outputTokenizer.makeStreamingDecoder(skipSpecialTokens: t.skip_special_tokens != 0)
