@@ -9,6 +9,8 @@ enum DecoderRowBinding {
     /// Row t is the next token of the sequence whose cache is caches[t].
     case onePerSequence
 
+    var isPerSequence: Bool { if case .onePerSequence = self { return true } else { return false } }
+
     /// Records the rows' ids and positions in their caches.
     func stage(tokens: UnsafePointer<Int32>, positions: UnsafePointer<Int32>, count n: Int, caches: UnsafeMutablePointer<KVCache>) {
         switch self {
@@ -34,7 +36,7 @@ enum DecoderRowBinding {
     /// One row per sequence: copies row t of the scratch keys and values into caches[t]'s next slot.
     func scatterKeyValues(caches: UnsafeMutablePointer<KVCache>, layer: Int, count n: Int, keys: UnsafePointer<Float>,
                           values: UnsafePointer<Float>, stride: Int) {
-        guard case .onePerSequence = self else { return }
+        guard isPerSequence else { return }
         for t in 0..<n {
             let cache = caches[t]
             (cache.keys(layer: layer) + cache.length * cache.width).update(from: keys + t * stride, count: cache.width)

@@ -113,13 +113,11 @@ extension ThreadPool {
         let pairs = count * c.headCount
         let cache = caches[0]
         var visited = count * (cache.length + count)
-        if case .onePerSequence = binding {
+        if binding.isPerSequence {
             visited = 0
             for t in 0..<count { visited += caches[t].length + 1 }
         }
         let small = visited * c.queryDim < ThreadPool.parallelWorkThreshold
-        var perSequence = false
-        if case .onePerSequence = binding { perSequence = true }
         let job = AttentionJob(
             query: query, queryStride: queryStride,
             keys: cache.keys(layer: layer), values: cache.values(layer: layer), cacheWidth: cache.width,
@@ -127,7 +125,7 @@ extension ThreadPool {
             headCount: c.headCount, groups: c.headCount / c.kvHeadCount, headDim: c.headDim, queryDim: c.queryDim,
             slidingWindow: slidingWindow ?? 0, batchMask: batchMask,
             scores: scratch.scores, scoresStride: scratch.scoresStride, output: scratch.attention,
-            pairsPerChunk: small ? pairs : 1, caches: perSequence ? UnsafePointer(caches) : nil, layer: layer)
+            pairsPerChunk: small ? pairs : 1, caches: binding.isPerSequence ? UnsafePointer(caches) : nil, layer: layer)
         run(chunks: small ? 1 : pairs, context: job) { raw, chunk, thread in
             let job = raw.assumingMemoryBound(to: AttentionJob.self).pointee
             let pairs = job.count * job.headCount
