@@ -1,17 +1,20 @@
 // swift-tools-version:6.0
 import PackageDescription
 
-// Release builds are compiled for the AVX-512 machines we ship on; the library checks
-// the CPU at load time and refuses to run (with a status, not a crash) elsewhere.
-// SPECDEC_TARGET_CPU=haswell builds for AVX2 machines instead (and for valgrind, which
-// emulates no AVX-512); the compact-weight kernels pick their path at run time either way.
-let targetCPU = Context.environment["SPECDEC_TARGET_CPU"] ?? "skylake-avx512"
+// The Swift code is compiled for a portable baseline, AVX2 + FMA (`haswell`), which every
+// x86-64 server of the last decade has; the library checks the CPU at load time and
+// refuses to run (with a status, not a crash) without it. The kernels that gain from wider
+// instructions (the compact-weight and fp32 projections) carry their own AVX-512, AVX512_BF16
+// and AMX paths and pick one at run time. SPECDEC_TARGET_CPU=skylake-avx512 (or another
+// LLVM CPU name) builds the Swift code for a newer machine instead.
+let targetCPU = Context.environment["SPECDEC_TARGET_CPU"] ?? "haswell"
 let optimisedSwift: [SwiftSetting] = [
     .unsafeFlags(["-Ounchecked", "-wmo", "-target-cpu", targetCPU], .when(configuration: .release)),
     .unsafeFlags(["-target-cpu", targetCPU], .when(configuration: .debug)),
 ]
 let shimSettings: [CSetting] = [.unsafeFlags(["-O2", "-march=\(targetCPU)", "-fvisibility=hidden"])]
-    + (targetCPU == "skylake-avx512" ? [] : [.define("SPECDEC_BASELINE_AVX2")])
+    + (targetCPU.contains("avx512") || targetCPU.hasPrefix("znver4") || targetCPU == "sapphirerapids"
+       ? [] : [.define("SPECDEC_BASELINE_AVX2")])
 
 let package = Package(
     name: "libspecdec",

@@ -53,6 +53,50 @@ INLINE void mm16(SPECDEC_MM16_ARGS, const int f16) {
     }
 }
 
+/// fp32 panels: one load of a column's 16 rows feeds NT tokens' multiply-adds (each
+/// token's value broadcast). Every lane sums its row over the columns in order.
+INLINE void mm32_tokens(const float *block, int64_t kp, const float *x, float *y, int64_t y_stride,
+                        int64_t row0, int64_t rows, const float *bias, const int nt) {
+    f32x16 acc[8] = {0};
+    for (int64_t c = 0; c < kp; c++) {
+        const f32x16 w = load_f32x16(block + c * 16);
+        for (int t = 0; t < nt; t++) acc[t] += w * x[t * kp + c];
+    }
+    store_block(acc, nt, y, y_stride, row0, rows, bias);
+}
+
+/// One token against four blocks: four sums in flight rather than one chain of
+/// dependent multiply-adds (the same sums, in the same order, as mm32_tokens with NT = 1).
+INLINE void mm32_one_token_four_blocks(const float *w, int64_t kp, int64_t b, const float *x, float *y, int64_t rows,
+                                       const float *bias) {
+    const float *w0 = w + b * 16 * kp, *w1 = w0 + 16 * kp, *w2 = w1 + 16 * kp, *w3 = w2 + 16 * kp;
+    f32x16 a0 = {0}, a1 = {0}, a2 = {0}, a3 = {0};
+    for (int64_t c = 0; c < kp; c++) {
+        const float v = x[c];
+        a0 += load_f32x16(w0 + c * 16) * v;
+        a1 += load_f32x16(w1 + c * 16) * v;
+        a2 += load_f32x16(w2 + c * 16) * v;
+        a3 += load_f32x16(w3 + c * 16) * v;
+    }
+    store_block(&a0, 1, y, 0, b * 16, rows, bias);
+    store_block(&a1, 1, y, 0, (b + 1) * 16, rows, bias);
+    store_block(&a2, 1, y, 0, (b + 2) * 16, rows, bias);
+    store_block(&a3, 1, y, 0, (b + 3) * 16, rows, bias);
+}
+
+INLINE void mm32(SPECDEC_MM32_ARGS) {
+    int64_t b = block_begin;
+    if (tokens == 1) {
+        for (; b + 4 <= block_end; b += 4) mm32_one_token_four_blocks(w, kp, b, x, y, rows, bias);
+    }
+    for (; b < block_end; b++) {
+        const float *block = w + b * 16 * kp;
+#define MM32(NT) mm32_tokens(block, kp, x + t * kp, y + t * y_stride, y_stride, b * 16, rows, bias, NT)
+        FOR_TOKEN_GROUPS(tokens, MM32);
+#undef MM32
+    }
+}
+
 /// Quads layout: four sign-extended bytes per lane, exact int32 sums, then
 /// y = sum * (w_scale[r] * x_scale[t]) (+ bias).
 INLINE void mm8_tokens(const int8_t *block, const float *w_scales, int64_t quads, const int8_t *x, const float *x_scales,
@@ -91,6 +135,11 @@ AVX512_TARGET void specdec_mm_bf16w_avx512(SPECDEC_MM16_ARGS) { mm16(w, kp, bloc
 void specdec_mm_f16w_portable(SPECDEC_MM16_ARGS) { mm16(w, kp, block_begin, block_end, x, tokens, y, y_stride, rows, bias, 1); }
 AVX2_TARGET void specdec_mm_f16w_avx2(SPECDEC_MM16_ARGS) { mm16(w, kp, block_begin, block_end, x, tokens, y, y_stride, rows, bias, 1); }
 AVX512_TARGET void specdec_mm_f16w_avx512(SPECDEC_MM16_ARGS) { mm16(w, kp, block_begin, block_end, x, tokens, y, y_stride, rows, bias, 1); }
+
+#define MM32_CALL mm32(w, kp, block_begin, block_end, x, tokens, y, y_stride, rows, bias)
+void specdec_mm_f32_portable(SPECDEC_MM32_ARGS) { MM32_CALL; }
+AVX2_TARGET void specdec_mm_f32_avx2(SPECDEC_MM32_ARGS) { MM32_CALL; }
+AVX512_TARGET void specdec_mm_f32_avx512(SPECDEC_MM32_ARGS) { MM32_CALL; }
 
 #define MM8_CALL mm8(w, w_scales, w_row_sums, kp, block_begin, block_end, x, x_scales, tokens, y, y_stride, rows, bias)
 void specdec_mm_int8_portable(SPECDEC_MM8_ARGS) { MM8_CALL; }

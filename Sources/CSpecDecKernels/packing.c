@@ -70,6 +70,18 @@ void specdec_pack16(const void *source, int source_type, int transposed, int64_t
     }
 }
 
+void specdec_pack32(const void *source, int source_type, int transposed, int64_t rows, int64_t columns,
+                    int64_t kp, float *out) {
+    const int64_t blocks = (rows + 15) / 16;
+    memset(out, 0, (size_t)blocks * 16 * (size_t)kp * sizeof(float));
+    for (int64_t b = 0; b < blocks; b++) {
+        float *block = out + b * 16 * kp;
+        for (int64_t n = 0; n < 16 && b * 16 + n < rows; n++) {
+            for (int64_t c = 0; c < columns; c++) block[c * 16 + n] = source_value(source, source_type, transposed, rows, columns, b * 16 + n, c);
+        }
+    }
+}
+
 void specdec_pack_int8(const void *source, int source_type, int transposed, int64_t rows, int64_t columns,
                        int64_t kp, int8_t *out, float *out_scales, int32_t *out_row_sums) {
     const int64_t blocks = (rows + 15) / 16;

@@ -2,7 +2,7 @@ import ArgumentParser
 import SpecDecCore
 import SpecDecJSON
 
-/// The compact-weight kernels on their own, per path: one position streaming weights that
+/// The projection kernels on their own, per path: one position streaming weights that
 /// do not fit in cache (GB/s: the memory-bound decode step), and `--tokens` positions on
 /// weights that do (GFLOP/s: the arithmetic peak a multi-position pass can reach).
 struct KernelsCommand: ParsableCommand {
@@ -14,7 +14,8 @@ struct KernelsCommand: ParsableCommand {
     @Flag(help: "Print one JSON object.") var json = false
 
     func run() throws {
-        let layouts: [(String, LinearWeight.Layout)] = [("bf16", .bf16), ("int8", .int8), ("f16_fp32_activations", .f16Pairs)]
+        let layouts: [(String, LinearWeight.Layout)] = [("fp32", .f32Panels), ("bf16", .bf16), ("int8", .int8),
+                                                        ("f16_fp32_activations", .f16Pairs)]
         let dimensions = shape.split(separator: "x").compactMap { Int($0) }
         guard dimensions.count == 2, dimensions.allSatisfy({ $0 >= 1 && $0 <= 65536 }) else {
             throw ValidationError("--shape must be ROWSxCOLUMNS, e.g. 512x512")
@@ -22,7 +23,8 @@ struct KernelsCommand: ParsableCommand {
         let (shapeRows, shapeColumns) = (dimensions[0], dimensions[1])
         let streamRows = max(16, streamMegabytes * (1 << 20) / 4 / 4096)
         var rows: [JSONValue] = []
-        // fp32 weights have one SIMD kernel, compiled for the build's target: one row.
+        // The row-major Swift SIMD kernel (compiled for the build's target; used by weights
+        // a caller hands over as a plain matrix): one row.
         let measured = KernelPath.supported.flatMap { path in layouts.map { (path.description, $0.0, $0.1, path) } }
             + [("simd", "fp32", LinearWeight.Layout.f32, KernelPath.supported.last!)]
         for (pathName, name, layout, path) in measured {

@@ -2,10 +2,10 @@ import CSpecDecKernels
 @testable import SpecDecCore
 import Testing
 
-/// Every compact-weight kernel path this CPU can run against a plain double-precision
+/// Every packed-weight kernel path this CPU can run against a plain double-precision
 /// product, on shapes that are not multiples of the 16-row block, the 32/64-column chunk
 /// or the token groups (1..64 positions). Bounds per layout:
-///   f16/bf16 weights, fp32 activations: the products are exact, so |err| <= 1e-5 · Σ|w·x|.
+///   fp32 panels, f16/bf16 weights with fp32 activations: |err| <= 1e-5 · Σ|w·x|.
 ///   bf16 activations: each x is rounded to bf16 (relative error <= 2^-9), so
 ///     |err| <= 2^-8 · Σ|w·x| + 1e-5 · Σ|w·x|.
 ///   int8: |err| <= Σ (|x|·s_w/2 + |w|·s_x/2 + s_w·s_x/4) + 1e-5 · Σ|w·x| with the per-row
@@ -13,7 +13,7 @@ import Testing
 @Suite struct CompactKernelTests {
     static let shapes: [(rows: Int, columns: Int)] = [(1, 1), (17, 7), (45, 100), (33, 64), (16, 129), (70, 96)]
     static let tokenCounts = [1, 2, 3, 7, 8, 9, 13, 16, 17, 33, 64]
-    static let layouts: [LinearWeight.Layout] = [.f16Pairs, .bf16Pairs, .bf16, .int8]
+    static let layouts: [LinearWeight.Layout] = [.f32Panels, .f16Pairs, .bf16Pairs, .bf16, .int8]
     static var paths: [KernelPath] { KernelPath.supported }
 
     /// Random weights already representable in the layout's 16-bit type, so the reference
@@ -99,6 +99,28 @@ import Testing
                         }
                     }
                 }
+            }
+        }
+    }
+
+    /// A row's result does not depend on how many positions share the pass: position 0
+    /// alone and inside 2...64 positions gives the same bits on every path (what lets a
+    /// batched or speculative pass reproduce one-sequence decoding exactly).
+    @Test(arguments: [LinearWeight.Layout.f32Panels, .f16Pairs, .bf16Pairs])
+    func aPositionsResultIsIndependentOfThePassSize(_ layout: LinearWeight.Layout) {
+        let scratch = ActivationScratch()
+        let (rows, columns) = (70, 129)
+        var random = RandomGenerator(seed: 5)
+        let w = Self.weights(rows * columns, layout: layout, random: &random)
+        let bias = (0..<rows).map { _ in Float(random.nextUnit()) }
+        let x = (0..<(64 * columns)).map { _ in Float(random.nextUnit()) * 4 - 2 }
+        for path in Self.paths {
+            let (weight, buffer) = Self.pack(w, rows: rows, columns: columns, layout: layout, path: path)
+            defer { buffer.deallocate() }
+            let alone = Self.run(weight, bias: bias, x: Array(x[0..<columns]), tokens: 1, scratch: scratch)
+            for tokens in [2, 3, 8, 9, 17, 64] {
+                let y = Self.run(weight, bias: bias, x: Array(x[0..<(tokens * columns)]), tokens: tokens, scratch: scratch)
+                #expect(Array(y[0..<rows]) == alone, "\(layout) on \(path), \(tokens) positions")
             }
         }
     }

@@ -50,6 +50,11 @@ size_t specdec_packed16_count(int64_t rows, int64_t kp);
 void specdec_pack16(const void *source, int source_type, int transposed, int64_t rows, int64_t columns,
                     int64_t kp, int to_bf16, uint16_t *out);
 
+/// Packs into the fp32 panel layout: each 16-row block stores, column after column, the
+/// 16 rows' values of that column (64 bytes), padded with zeros to kp columns and 16 rows.
+void specdec_pack32(const void *source, int source_type, int transposed, int64_t rows, int64_t columns,
+                    int64_t kp, float *out);
+
 /// Packs into the int8 quad layout: per-row symmetric scales (`out_scales`, padded rows
 /// get 1) and each row's sum of codes (`out_row_sums`), both ceil(rows/16)*16 long.
 void specdec_pack_int8(const void *source, int source_type, int transposed, int64_t rows, int64_t columns,
@@ -81,6 +86,14 @@ void specdec_mm_bf16w_avx512(SPECDEC_MM16_ARGS);
 void specdec_mm_f16w_portable(SPECDEC_MM16_ARGS);
 void specdec_mm_f16w_avx2(SPECDEC_MM16_ARGS);
 void specdec_mm_f16w_avx512(SPECDEC_MM16_ARGS);
+
+#define SPECDEC_MM32_ARGS const float *w, int64_t kp, int64_t block_begin, int64_t block_end, \
+    const float *x, int64_t tokens, float *y, int64_t y_stride, int64_t rows, const float *bias
+/// fp32 panels, fp32 activations from specdec_prepare_f32. Each row's sum runs over the
+/// columns in order whatever the token count, so a row's result never depends on the batch.
+void specdec_mm_f32_portable(SPECDEC_MM32_ARGS);
+void specdec_mm_f32_avx2(SPECDEC_MM32_ARGS);
+void specdec_mm_f32_avx512(SPECDEC_MM32_ARGS);
 
 #define SPECDEC_MMBF16_ARGS const uint16_t *w, int64_t kp, int64_t block_begin, int64_t block_end, \
     const uint16_t *x, int64_t tokens, float *y, int64_t y_stride, int64_t rows, const float *bias

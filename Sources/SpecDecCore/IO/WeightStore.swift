@@ -135,18 +135,11 @@ public final class WeightStore: @unchecked Sendable {
         guard let entry = entries[name] else { throw .shape("missing tensor \(name) in \(directory)") }
         let layout: LinearWeight.Layout
         switch (precision, entry.dtype) {
-        case (.fp32, _), (.auto, .f32): layout = .f32
+        case (.fp32, _), (.auto, .f32): layout = .f32Panels
         case (.auto, .f16): layout = .f16Pairs
         case (.auto, .bf16): layout = .bf16Pairs
         case (.bf16, _): layout = .bf16
         case (.int8, _): layout = .int8
-        }
-        if layout == .f32 {
-            let before = parameterCount
-            let m = try matrix(name, rows: rows, columns: columns, transposed: transposed)
-            if !countParameters { parameterCount = before }
-            projectionBytes += rows * columns * 4
-            return LinearWeight(matrix: m)
         }
         let expected = transposed ? [columns, rows] : [rows, columns]
         guard entry.shape == expected else { throw .shape("tensor \(name) has shape \(entry.shape), expected \(expected)") }
@@ -165,10 +158,10 @@ public final class WeightStore: @unchecked Sendable {
     }
 
     /// The output projection of a model whose output is tied to `embedding` (tensor `name`):
-    /// the embedding table itself in fp32, or a packed copy in the store's precision.
+    /// a packed copy in the store's precision (the table itself when it is no stored tensor).
     public func tiedLinear(_ name: String, embedding: Matrix) throws(SpecDecError) -> LinearWeight {
         let stored = entries[name]?.dtype
-        if precision == .fp32 || (precision == .auto && stored == .f32) || stored == nil {
+        if stored == nil {
             projectionBytes += embedding.count * 4
             return LinearWeight(matrix: embedding)
         }

@@ -6,7 +6,11 @@ extension LinearWeight {
     /// Bytes `pack` writes for a rows × columns weight in `layout` (not `.f32`).
     static func packedBytes(rows: Int, columns: Int, layout: Layout) -> Int {
         let kp = paddedColumns(columns, for: layout), paddedRows = (rows + 15) / 16 * 16
-        return layout == .int8 ? paddedRows * kp + paddedRows * 8 : paddedRows * kp * 2
+        switch layout {
+        case .int8: return paddedRows * kp + paddedRows * 8
+        case .f32Panels: return paddedRows * kp * 4
+        default: return paddedRows * kp * 2
+        }
     }
 
     /// Packs a rows × columns `source` (row-major, or `[columns, rows]` when `transposed`;
@@ -16,6 +20,11 @@ extension LinearWeight {
                      layout: Layout, path: KernelPath, into memory: UnsafeMutableRawPointer) -> LinearWeight {
         let kp = paddedColumns(columns, for: layout), paddedRows = (rows + 15) / 16 * 16
         let flip: Int32 = transposed ? 1 : 0
+        if layout == .f32Panels {
+            specdec_pack32(source, sourceType, flip, Int64(rows), Int64(columns), Int64(kp), memory.assumingMemoryBound(to: Float.self))
+            return LinearWeight(rows: rows, columns: columns, layout: layout, path: path, panels: UnsafeRawPointer(memory),
+                                paddedColumns: kp)
+        }
         guard layout == .int8 else {
             specdec_pack16(source, sourceType, flip, Int64(rows), Int64(columns), Int64(kp), layout == .f16Pairs ? 0 : 1,
                            memory.assumingMemoryBound(to: UInt16.self))

@@ -2,7 +2,8 @@
 /// memory belongs to the WeightStore that made it (or to the caller for `init(matrix:)`).
 public struct LinearWeight: @unchecked Sendable {
     public enum Layout: Sendable, Equatable {
-        case f32          // row-major fp32 (Swift kernels)
+        case f32          // row-major fp32 (Swift kernels, compiled for the build's CPU)
+        case f32Panels    // fp32 in the 16-row panel layout (C kernels, path chosen at run time)
         case f16Pairs     // f16 in the 16-row pair layout, fp32 activations
         case bf16Pairs    // bf16 in the 16-row pair layout, fp32 activations
         case bf16         // bf16 pair layout, bf16 activations
@@ -55,6 +56,7 @@ public struct LinearWeight: @unchecked Sendable {
     public var streamedBytes: Int {
         switch layout {
         case .f32: rows * columns * 4
+        case .f32Panels: blocks * 16 * paddedColumns * 4
         case .f16Pairs, .bf16Pairs, .bf16: blocks * 16 * paddedColumns * 2
         case .int8: blocks * 16 * (paddedColumns + 8)
         }

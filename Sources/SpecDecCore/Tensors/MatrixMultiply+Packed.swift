@@ -23,7 +23,7 @@ extension MatrixMultiply {
         let kp = w.paddedColumns, columns = w.columns
         let paddedTokens = usesTiles(w, tokens: tokens) ? (tokens + 15) / 16 * 16 : tokens
         switch w.layout {
-        case .f32, .f16Pairs, .bf16Pairs:
+        case .f32, .f32Panels, .f16Pairs, .bf16Pairs:
             let out = scratch.reserve(tokens * kp * 4).assumingMemoryBound(to: Float.self)
             specdec_prepare_f32(x, Int64(xStride), Int64(tokens), Int64(columns), Int64(kp), 0, out)
             return PreparedActivations(data: UnsafeRawPointer(out), scales: nil, tokens: tokens)
@@ -59,6 +59,13 @@ extension MatrixMultiply {
         switch w.layout {
         case .f32:
             return
+        case .f32Panels:
+            let p = panels.assumingMemoryBound(to: Float.self), x = a.data.assumingMemoryBound(to: Float.self)
+            switch w.path {
+            case .portable: specdec_mm_f32_portable(p, kp, begin, end, x, t, y, ys, n, bias)
+            case .avx2: specdec_mm_f32_avx2(p, kp, begin, end, x, t, y, ys, n, bias)
+            default: specdec_mm_f32_avx512(p, kp, begin, end, x, t, y, ys, n, bias)
+            }
         case .f16Pairs, .bf16Pairs:
             let p = panels.assumingMemoryBound(to: UInt16.self), x = a.data.assumingMemoryBound(to: Float.self)
             let f16 = w.layout == .f16Pairs
