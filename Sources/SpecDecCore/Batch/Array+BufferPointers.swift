@@ -11,3 +11,21 @@ extension Array where Element == [Int32] {
         return try body(zip(copies, self).map { UnsafeBufferPointer(start: $0.0.baseAddress, count: $0.1.count) })
     }
 }
+
+extension Array {
+    /// The storage of self[i] for every i in `indices`, all at once and without copies,
+    /// for the duration of `body`.
+    func withElementBuffers<T, R, E: Error>(_ indices: [Int], _ body: ([UnsafeBufferPointer<T>]) throws(E) -> R) throws(E) -> R
+    where Element == [T] {
+        func nest(_ i: Int, _ buffers: inout [UnsafeBufferPointer<T>]) throws(E) -> R {
+            guard i < indices.count else { return try body(buffers) }
+            return try self[indices[i]].withUnsafeBufferPointer { (buffer) throws(E) -> R in
+                buffers.append(buffer)
+                return try nest(i + 1, &buffers)
+            }
+        }
+        var buffers: [UnsafeBufferPointer<T>] = []
+        buffers.reserveCapacity(indices.count)
+        return try nest(0, &buffers)
+    }
+}

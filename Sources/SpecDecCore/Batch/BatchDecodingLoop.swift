@@ -19,12 +19,13 @@ protocol BatchDecodingTarget: AnyObject {
 }
 
 extension BatchDecodingTarget {
-    /// A batch call on either kind of session: checks, then the batched loop, or one
-    /// sequence after another (`decodeAlone`, else `alone`: the session's one-sequence
-    /// call) when the session holds one sequence or the decoding has no batched pass.
+    /// A batch call on either kind of session: checks, then the batched loop (`batched`,
+    /// else plain decoding's), or one sequence after another (`decodeAlone`, else `alone`:
+    /// the session's one-sequence call) when the session holds one sequence or the decoding
+    /// has no batched pass.
     func runBatch(_ inputs: [UnsafeBufferPointer<Int32>], options: GenerationOptions, seeds: [UInt64]?, schedule: BatchSchedule,
                   outputs: UnsafeMutablePointer<Int32>, vocabularyName: String, decodeAlone: BatchDecodeAlone?,
-                  alone: BatchDecodeAlone) throws(SpecDecError) -> [BatchSequenceResult] {
+                  batched: BatchLoop? = nil, alone: BatchDecodeAlone) throws(SpecDecError) -> [BatchSequenceResult] {
         try schedule.validate(count: inputs.count, seeds: seeds, sessionLimit: maxSequences)
         try options.validate(vocabSize: vocabSize, vocabularyName: vocabularyName)
         let seeds = seeds ?? [UInt64](repeating: options.sampling.seed, count: inputs.count)
@@ -37,10 +38,14 @@ extension BatchDecodingTarget {
             }
         }
         slots.clearStaging()
+        if let batched { return try batched(seeds, &batchStats) }
         return BatchDecodingLoop.run(self, inputs: inputs, options: options, seeds: seeds, schedule: schedule,
                                      outputs: outputs, stats: &batchStats)
     }
 }
+
+/// A batched loop other than plain decoding's, given the seeds and the call's statistics.
+typealias BatchLoop = (_ seeds: [UInt64], _ stats: inout GenerationStats) throws(SpecDecError) -> [BatchSequenceResult]
 
 /// Batched greedy decoding and sampling: inputs queue up, at most `schedule.maxSequences`
 /// decode together, and each step samples every row, emits through its own `TokenEmitter`
@@ -52,101 +57,43 @@ enum BatchDecodingLoop {
         _ target: Target, inputs: [UnsafeBufferPointer<Int32>], options: GenerationOptions, seeds: [UInt64],
         schedule: BatchSchedule, outputs: UnsafeMutablePointer<Int32>, stats: inout GenerationStats
     ) -> [BatchSequenceResult] {
-        var results = [BatchSequenceResult](repeating: BatchSequenceResult(), count: inputs.count)
-        guard let slots = target.slots else { return results }
-        let width = max(1, options.maxNewTokens)
-        let limit = min(schedule.maxSequences, slots.count)
-        var emitters: [TokenEmitter] = []
-        emitters.reserveCapacity(limit)
-        var owners = [Int](repeating: -1, count: limit)   // the input each slot decodes
-        var ready = [Bool](repeating: false, count: limit) // logits in the row wait to be sampled
-        var active = 0, next = 0, activeTokens = 0
+        guard let slots = target.slots else { return [BatchSequenceResult](repeating: BatchSequenceResult(), count: inputs.count) }
+        var rows = BatchRows(inputs: inputs, options: options, seeds: seeds, schedule: schedule, outputs: outputs, slots: slots)
         let start = Clock.now()
-        var encodeSeconds = 0.0
-
-        // Fills free slots from the queue while the token budget allows, and starts the new
-        // sequences together (one encoder pass for all their sources).
-        var starting: [Int] = []
-        func admit() {
-            starting.removeAll(keepingCapacity: true)
-            let first = active
-            while active < limit && next < inputs.count {
-                let input = inputs[next]
-                if schedule.maxTokens > 0 && active > 0 && activeTokens + input.count > schedule.maxTokens { break }
-                let index = next
-                next += 1
-                stats.promptTokens += input.count
-                do {
-                    try target.validateBatchInput(input)
-                } catch {
-                    results[index].error = error.prefixed("sequence \(index)")
-                    results[index].stopReason = .error
-                    continue
-                }
-                if options.maxNewTokens == 0 { results[index].stopReason = .maxTokens; continue }
-                var sampling = options.sampling
-                sampling.seed = seeds[index]
-                slots.samplers[active].reset(sampling)
-                let emitter = TokenEmitter(output: outputs + index * width, options: options, endTokenIds: target.endTokenIds)
-                if active < emitters.count { emitters[active] = emitter } else { emitters.append(emitter) }
-                owners[active] = index
-                activeTokens += input.count
-                starting.append(index)
-                active += 1
-            }
-            guard !starting.isEmpty else { return }
-            let began = Clock.now()
-            let hasLogits = target.startSequences(starting, of: inputs, queued: next, firstSlot: first)
-            for row in first..<active { ready[row] = hasLogits }
-            encodeSeconds += Clock.now() - began
-        }
 
         // Samples every row with fresh logits; rows that finish leave (the last row moves
-        // into their place, so rows stay 0 ..< active; it was already sampled, going backwards).
+        // into their place; it was already sampled, going backwards).
         func sampleReady() -> Int {
             var finished = 0
-            var row = active - 1
-            while row >= 0 {
-                defer { row -= 1 }
-                guard ready[row] else { continue }
-                ready[row] = false
+            for row in stride(from: rows.active - 1, through: 0, by: -1) where rows.ready[row] {
+                rows.ready[row] = false
                 let cache = slots.caches[row]
                 let token = slots.samplers[row].sample(slots.logits(row), history: cache.tokens, historyCount: cache.length)
                 var rowStats = GenerationStats()
                 rowStats.stopReason = .maxTokens
-                var keeps = emitters[row].emit(token, stats: &rowStats) { _, _ in .proceed }
-                if keeps && min(cache.capacity, target.positionLimit) - cache.length <= 0 {
+                var keeps = rows.emitters[row].emit(token, stats: &rowStats) { _, _ in .proceed }
+                if keeps && !rows.hasRoom(row, positionLimit: target.positionLimit) {
                     rowStats.stopReason = .capacity
                     keeps = false
                 }
                 if keeps { slots.tokens[row] = token; continue }
-                let index = owners[row]
-                results[index].count = emitters[row].produced
-                results[index].stopReason = rowStats.stopReason
-                stats.generatedTokens += emitters[row].produced
-                activeTokens -= inputs[index].count
-                let last = active - 1
-                slots.swap(row, last)
-                emitters.swapAt(row, last)
-                owners.swapAt(row, last)
-                ready.swapAt(row, last)
-                active -= 1
+                rows.finish(row, reason: rowStats.stopReason, stats: &stats)
                 finished += 1
             }
             return finished
         }
 
         while true {
-            admit()
+            rows.admit(target, stats: &stats)
             // Sequences that finished free their slots for the queue before the next pass.
-            if sampleReady() > 0 && next < inputs.count { continue }
-            if active == 0 { break }
-            target.stepEachSequence(count: active)
+            if sampleReady() > 0 && rows.hasQueue { continue }
+            if rows.active == 0 { break }
+            target.stepEachSequence(count: rows.active)
             stats.targetCalls += 1
-            for row in 0..<active { ready[row] = true }
+            for row in 0..<rows.active { rows.ready[row] = true }
         }
-        stats.prefillSeconds = encodeSeconds
-        stats.decodeSeconds = Clock.now() - start - encodeSeconds
-        return results
+        stats.prefillSeconds = rows.encodeSeconds
+        stats.decodeSeconds = Clock.now() - start - rows.encodeSeconds
+        return rows.results
     }
 }

@@ -1,5 +1,8 @@
-/// Batched translation: many sources per call, one decoder pass per token for all of them.
-extension Seq2SeqSession: BatchDecodingTarget {
+/// Batched translation: many sources per call, one decoder pass per token (or per
+/// speculative round) for all of them.
+extension Seq2SeqSession: BatchVerifyingTarget {
+    var sourceSharesTargetVocabulary: Bool { config.sharedEmbeddings }
+
     var endTokenIds: [Int] { config.eosTokenIds }
 
     func validateBatchInput(_ input: UnsafeBufferPointer<Int32>) throws(SpecDecError) { try validate(source: input) }
@@ -54,6 +57,13 @@ extension Seq2SeqSession: BatchDecodingTarget {
                                  memories: slots.memories!, scratch: scratch, pool: pool, logits: slots.logits)
     }
 
+    func verifyEachSequence(firstSlot: Int, tokens: UnsafePointer<Int32>, positions: UnsafePointer<Int32>, rows: Int,
+                            groups: SequenceRowGroups, logits: UnsafeMutablePointer<Float>) {
+        let slots = slots!
+        model.decodeSequenceGroups(tokens: tokens, positions: positions, count: rows, groups: groups, caches: slots.caches + firstSlot,
+                                   memories: slots.memories! + firstSlot, scratch: scratch, pool: pool, logits: logits)
+    }
+
     /// Translates every source (greedy or sampling per `options`): sequence i's tokens go to
     /// outputs[i · max(1, maxNewTokens) ...], and equal what `generate(source:)` gives for it
     /// alone (with `seeds[i]` as its seed when given). Up to `schedule.maxSequences` decode
@@ -64,6 +74,30 @@ extension Seq2SeqSession: BatchDecodingTarget {
         try runBatch(sources, options: options, seeds: seeds, schedule: schedule, outputs: outputs,
                      vocabularyName: pass.vocabularyName, decodeAlone: decodeAlone) { i, options, output in
             generate(source: sources[i], options: options, output: output) { _, _ in .proceed }
+        }
+    }
+
+    /// Translates every source speculatively with one drafter for all of them: each round
+    /// drafts for every sequence in one drafter call and verifies every draft in one decoder
+    /// pass (as few as the rows fit in). Sequence i's tokens equal what `generateSpeculative`
+    /// gives for it alone with the same drafter and rule (with `seeds[i]` as its seed when
+    /// given); with one sequence per batch the call is that, one source after another.
+    public func generateSpeculativeBatch(sources: [UnsafeBufferPointer<Int32>], options: GenerationOptions, seeds: [UInt64]? = nil,
+                                         schedule: BatchSchedule, speculation: BatchSpeculation,
+                                         outputs: UnsafeMutablePointer<Int32>) throws(SpecDecError) -> [BatchSequenceResult] {
+        guard speculation.draftLength >= 0 else {
+            throw .invalidArgument("draft length must be >= 0 (got \(speculation.draftLength))")
+        }
+        return try runBatch(sources, options: options, seeds: seeds, schedule: schedule, outputs: outputs,
+                            vocabularyName: pass.vocabularyName, decodeAlone: nil,
+                            batched: { (seeds, stats) throws(SpecDecError) in
+                                try BatchSpeculativeLoop.run(self, inputs: sources, options: options, seeds: seeds, schedule: schedule,
+                                                             speculation: speculation, outputs: outputs, stats: &stats)
+                            }) { i, options, output in
+            var speculative = SpeculativeOptions()
+            speculative.draftLength = speculation.draftLength
+            return generateSpeculative(source: sources[i], options: options, speculative: speculative, drafter: speculation.drafter,
+                                       rule: speculation.rule, output: output) { _, _ in .proceed }
         }
     }
 }

@@ -110,6 +110,7 @@ extension ThreadPool {
     func attendAll(query: UnsafePointer<Float>, queryStride: Int, caches: UnsafePointer<KVCache>, binding: DecoderRowBinding,
                    layer: Int, count: Int, config c: ModelConfig, scratch: ForwardScratch, batchMask: UnsafePointer<UInt8>?,
                    slidingWindow: Int?, positions: UnsafePointer<Int32>) {
+        precondition(binding.groups == nil, "decoder-only models run no pass of grouped rows")
         let pairs = count * c.headCount
         let cache = caches[0]
         var visited = count * (cache.length + count)

@@ -2,9 +2,11 @@
 /// once per request and, each round, fills its k mask slots after the verified prefix in
 /// one pass; the slots' argmax tokens are the draft (accepted by Spec-Verification,
 /// `TopBetaToleranceAcceptance`, or any other rule).
-public final class SpecDecDrafter: Drafter {
+public final class SpecDecDrafter: BatchDrafter {
     public let model: SpecDrafterModel
     private var encoded: SpecDrafterModel.EncodedSource?
+    /// The sources of a batched call's sequences, by id.
+    private var encodedSequences: [Int: SpecDrafterModel.EncodedSource] = [:]
     private let pool: ThreadPool?
 
     /// - requestedLength: the draft length asked for; it must be the k the drafter was
@@ -28,16 +30,48 @@ public final class SpecDecDrafter: Drafter {
     }
 
     public func propose(context: DraftContext, maxTokens: Int, into draft: inout Draft) throws(SpecDecError) {
-        guard maxTokens > 0, let encoded else { return }
+        guard let encoded, let request = request(encoded, context: context, maxTokens: maxTokens) else { return }
+        let logits = try model.draftLogits([request], k: model.config.blockSize, pool: pool)
+        appendDraft(logits, slot: 0, maxTokens: maxTokens, into: &draft)
+    }
+
+    public func beginSequence(_ id: Int, context: DraftContext) throws(SpecDecError) {
+        encodedSequences[id] = try model.encode(Array(context.source), pool: pool)
+    }
+
+    public func endSequence(_ id: Int) { encodedSequences[id] = nil }
+
+    /// One decoder pass drafts for every sequence that has room.
+    public func propose(sequences ids: [Int], contexts: [DraftContext], maxTokens: [Int], into drafts: inout [Draft]) throws(SpecDecError) {
+        var requests: [SpecDrafterModel.DraftRequest] = []
+        var drafted: [Int] = []
+        for (i, id) in ids.enumerated() {
+            guard let encoded = encodedSequences[id],
+                  let request = request(encoded, context: contexts[i], maxTokens: maxTokens[i]) else { continue }
+            requests.append(request)
+            drafted.append(i)
+        }
+        guard !requests.isEmpty else { return }
+        let logits = try model.draftLogits(requests, k: model.config.blockSize, pool: pool)
+        for (slot, i) in drafted.enumerated() { appendDraft(logits, slot: slot, maxTokens: maxTokens[i], into: &drafts[i]) }
+    }
+
+    /// What the drafter runs for `context`: its verified prefix after the start token
+    /// (nil when nothing is wanted, or past the drafter's positions, where the target
+    /// decodes alone).
+    private func request(_ encoded: SpecDrafterModel.EncodedSource, context: DraftContext, maxTokens: Int) -> SpecDrafterModel.DraftRequest? {
+        guard maxTokens > 0 else { return nil }
         // The decoder input after the start token is the verified prefix (no BOS).
         let prefix = Array(context.tokens.dropFirst())
-        let k = model.config.blockSize
-        // Past the drafter's positions there is nothing to draft: the target decodes alone.
-        guard prefix.count + k <= model.config.maxPositions else { return }
-        let logits = try model.draftLogits(encoded, prefix: prefix, k: k, pool: pool)
-        let vocab = model.config.vocabSize
-        for slot in 0..<min(k, maxTokens) {
-            let token = logits.withUnsafeBufferPointer { VectorOps.argmax($0.baseAddress! + slot * vocab, count: vocab) }
+        guard prefix.count + model.config.blockSize <= model.config.maxPositions else { return nil }
+        return .init(source: encoded, prefix: prefix)
+    }
+
+    /// The argmax tokens of request `slot`'s mask slots, at most `maxTokens`.
+    private func appendDraft(_ logits: [Float], slot: Int, maxTokens: Int, into draft: inout Draft) {
+        let k = model.config.blockSize, vocab = model.config.vocabSize
+        for i in 0..<min(k, maxTokens) {
+            let token = logits.withUnsafeBufferPointer { VectorOps.argmax($0.baseAddress! + (slot * k + i) * vocab, count: vocab) }
             draft.appendChain(Int32(token))
         }
     }

@@ -157,6 +157,17 @@ public final class EncoderDecoderModel: @unchecked Sendable {
                    binding: .onePerSequence, mode: .sequence(batchMask: nil), scratch: s, pool: pool, logits: logits, rows: .all)
     }
 
+    /// Runs the rows of several sequences in one pass: group g's rows are new tokens of
+    /// caches[g] (causal among themselves, after what the cache holds) attending to
+    /// memories[g]. Each row's logits are computed exactly as a one-sequence pass of that
+    /// group's tokens would compute them (speculative decoding verifies every draft at once).
+    func decodeSequenceGroups(tokens: UnsafePointer<Int32>, positions: UnsafePointer<Int32>, count n: Int, groups: SequenceRowGroups,
+                              caches: UnsafeMutablePointer<KVCache>, memories: UnsafePointer<CrossAttentionMemory>,
+                              scratch s: Seq2SeqScratch, pool: ThreadPool, logits: UnsafeMutablePointer<Float>) {
+        decodeRows(tokens: tokens, positions: positions, count: n, caches: caches, memories: memories,
+                   binding: .sequenceGroups(groups), mode: .sequence(batchMask: nil), scratch: s, pool: pool, logits: logits, rows: .all)
+    }
+
     /// The decoder layers over `count` rows; `binding` says whose cache and source each row uses.
     private func decodeRows(tokens: UnsafePointer<Int32>, positions: UnsafePointer<Int32>, count n: Int,
                             caches: UnsafeMutablePointer<KVCache>, memories: UnsafePointer<CrossAttentionMemory>,
@@ -181,9 +192,9 @@ public final class EncoderDecoderModel: @unchecked Sendable {
             case .oneSequence:
                 pool.attendDecoder(query: s.query, cache: caches[0], layer: l, count: n, headCount: c.decoderHeadCount,
                                    mode: mode, scratch: s, output: s.attention)
-            case .onePerSequence:
-                pool.attendEachSequence(query: s.query, caches: caches, layer: l, count: n, headCount: c.decoderHeadCount,
-                                        scratch: s, output: s.attention)
+            case .onePerSequence, .sequenceGroups:
+                pool.attendEachSequence(query: s.query, caches: caches, groups: binding.groups, layer: l, count: n,
+                                        headCount: c.decoderHeadCount, scratch: s, output: s.attention)
             }
             pool.project(x: s.attention, xStride: d, tokens: n, Projection(a.wo, bias: a.bo, output: s.sublayer, outputStride: d))
             addAndNormalize(s, layer.selfAttentionNorm, count: n)
@@ -195,9 +206,9 @@ public final class EncoderDecoderModel: @unchecked Sendable {
                 let memory = memories[0]
                 pool.attendEverySlot(query: s.query, keys: memory.keys(layer: l), values: memory.values(layer: l), kvStride: d,
                                      slots: memory.length, count: n, headCount: c.decoderHeadCount, scratch: s, output: s.attention)
-            case .onePerSequence:
-                pool.attendEachSource(query: s.query, memories: memories, layer: l, count: n, headCount: c.decoderHeadCount,
-                                      scratch: s, output: s.attention)
+            case .onePerSequence, .sequenceGroups:
+                pool.attendEachSource(query: s.query, memories: memories, groups: binding.groups, layer: l, count: n,
+                                      headCount: c.decoderHeadCount, scratch: s, output: s.attention)
             }
             pool.project(x: s.attention, xStride: d, tokens: n, Projection(cross.wo, bias: cross.bo, output: s.sublayer, outputStride: d))
             addAndNormalize(s, layer.crossAttentionNorm, count: n)

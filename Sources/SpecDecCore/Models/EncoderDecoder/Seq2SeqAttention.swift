@@ -30,6 +30,7 @@ private struct Seq2SeqAttentionJob {
     var historyLengths: UnsafePointer<Int32>?
     var caches: UnsafePointer<KVCache>?                     // .eachSequence: row t's cache
     var memories: UnsafePointer<CrossAttentionMemory>?      // .eachSource: row t's source
+    var groups: SequenceRowGroups?                          // rows grouped by sequence (nil: one row each)
     var layer = 0
     var segmentStarts: UnsafePointer<Int32>?                // .segments: row t's source rows
     var segmentLengths: UnsafePointer<Int32>?
@@ -86,28 +87,35 @@ extension ThreadPool {
         dispatchAttention(job, work: work)
     }
 
-    /// Self-attention of a batched step: row t is one new token of the sequence cached in
-    /// caches[t] (whose slot caches[t].length already holds its key and value).
-    func attendEachSequence(query: UnsafePointer<Float>, caches: UnsafePointer<KVCache>, layer: Int, count: Int, headCount: Int,
-                            scratch: Seq2SeqScratch, output: UnsafeMutablePointer<Float>) {
+    /// Self-attention of a batched pass: row t is one new token of the sequence cached in
+    /// caches[t] (whose slot caches[t].length already holds its key and value), or, with
+    /// `groups`, the i-th new token of its group's cache, seeing the group's rows before it.
+    func attendEachSequence(query: UnsafePointer<Float>, caches: UnsafePointer<KVCache>, groups: SequenceRowGroups?, layer: Int,
+                            count: Int, headCount: Int, scratch: Seq2SeqScratch, output: UnsafeMutablePointer<Float>) {
         var job = rowJob(.eachSequence, query: query, keys: query, values: query, count: count, headCount: headCount,
                          scratch: scratch, output: output)
         job.caches = caches
+        job.groups = groups
         job.layer = layer
         var work = 0
-        for t in 0..<count { work += caches[t].length + 1 }
+        for t in 0..<count {
+            let (g, i, _) = groups?.locate(t) ?? (t, 0, 1)
+            work += caches[g].length + i + 1
+        }
         dispatchAttention(job, work: work)
     }
 
-    /// Cross-attention of a batched step: row t reads the source of memories[t].
-    func attendEachSource(query: UnsafePointer<Float>, memories: UnsafePointer<CrossAttentionMemory>, layer: Int, count: Int,
-                          headCount: Int, scratch: Seq2SeqScratch, output: UnsafeMutablePointer<Float>) {
+    /// Cross-attention of a batched pass: row t reads the source of memories[t] (with
+    /// `groups`, of its group's memory).
+    func attendEachSource(query: UnsafePointer<Float>, memories: UnsafePointer<CrossAttentionMemory>, groups: SequenceRowGroups?,
+                          layer: Int, count: Int, headCount: Int, scratch: Seq2SeqScratch, output: UnsafeMutablePointer<Float>) {
         var job = rowJob(.eachSource, query: query, keys: query, values: query, count: count, headCount: headCount,
                          scratch: scratch, output: output)
         job.memories = memories
+        job.groups = groups
         job.layer = layer
         var work = 0
-        for t in 0..<count { work += memories[t].length }
+        for t in 0..<count { work += memories[groups.map { Int($0.groupOfRow[t]) } ?? t].length }
         dispatchAttention(job, work: work)
     }
 
@@ -160,15 +168,17 @@ extension ThreadPool {
                         slots: job.history! + t * job.historyStride, slotCount: Int(job.historyLengths![t]),
                         ownSlot: job.slots + t, scores: scores, out: out)
                 case .eachSequence:
-                    // The same call a one-sequence step makes: the cached slots, then its own.
-                    let cache = job.caches![t]
+                    // The same call a one-sequence pass makes: the cached slots, then the
+                    // new tokens up to its own.
+                    let (g, i, n) = job.groups?.locate(t) ?? (t, 0, 1)
+                    let cache = job.caches![g]
                     Attention.attend(query: q, keys: cache.keys(layer: job.layer) + offset, values: cache.values(layer: job.layer) + offset,
                                      stride: cache.width, headDim: job.headDim,
-                                     visibility: .init(cached: 0..<cache.length, batchStart: cache.length, batchIndex: 0,
-                                                       batchCount: 1, batchMask: nil),
+                                     visibility: .init(cached: 0..<cache.length, batchStart: cache.length, batchIndex: i,
+                                                       batchCount: n, batchMask: nil),
                                      scores: scores, out: out)
                 case .eachSource:
-                    let memory = job.memories![t]
+                    let memory = job.memories![job.groups.map { Int($0.groupOfRow[t]) } ?? t]
                     Attention.attend(query: q, keys: memory.keys(layer: job.layer) + offset, values: memory.values(layer: job.layer) + offset,
                                      stride: job.kvStride, headDim: job.headDim,
                                      visibility: .init(cached: 0..<memory.length, batchStart: memory.length, batchIndex: t,

@@ -113,7 +113,7 @@ public final class SpecDrafterModel: @unchecked Sendable {
         }
         let withPositions = x
         for layer in encoderLayers {
-            selfAttention(&x, count: n, layer.attention, heads: c.encoderHeadCount, pool: pool)
+            selfAttention(&x, segments: [0..<n], layer.attention, heads: c.encoderHeadCount, pool: pool)
             normalize(&x, count: n, layer.norm1)
             feedForward(&x, count: n, layer.ffn, width: c.encoderFeedForwardSize, pool: pool)
             normalize(&x, count: n, layer.norm2)
@@ -131,50 +131,86 @@ public final class SpecDrafterModel: @unchecked Sendable {
 
     /// Logits of the k mask slots after `prefix` ([k][V], row-major).
     public func draftLogits(_ source: EncodedSource, prefix: [Int32], k: Int, pool: ThreadPool? = nil) throws(SpecDecError) -> [Float] {
-        let c = config, d = c.hiddenSize, t = prefix.count + k
+        try draftLogits([DraftRequest(source: source, prefix: prefix)], k: k, pool: pool)
+    }
+
+    /// One sequence of a batched drafting pass: its encoded source and verified prefix.
+    public struct DraftRequest {
+        public var source: EncodedSource
+        public var prefix: [Int32]
+
+        public init(source: EncodedSource, prefix: [Int32]) {
+            self.source = source
+            self.prefix = prefix
+        }
+    }
+
+    /// Drafts for several sequences in one decoder pass: their rows (prefix, then k mask
+    /// slots) are stacked, so every projection runs once over all of them, while attention
+    /// stays inside each sequence and reads its own source. Returns [requests.count · k][V]:
+    /// request i's slots are rows i·k ..< (i + 1)·k, each computed exactly as drafting for
+    /// that request alone computes it (the kernels sum a row the same way whatever the row count).
+    public func draftLogits(_ requests: [DraftRequest], k: Int, pool: ThreadPool? = nil) throws(SpecDecError) -> [Float] {
+        let c = config, d = c.hiddenSize
         guard k >= 1 else { throw .invalidArgument("the drafter needs at least one slot") }
-        guard t <= c.maxPositions else {
-            throw .init(.capacity, "prefix (\(prefix.count)) plus \(k) slots exceed the drafter's \(c.maxPositions) positions")
-        }
-        if let bad = prefix.first(where: { $0 < 0 || Int($0) >= c.vocabSize }) {
-            throw .init(.tokenOutOfRange, "token \(bad) is outside the drafter's vocabulary [0, \(c.vocabSize))")
-        }
-        let input = prefix + [Int32](repeating: Int32(c.maskTokenId), count: k)
-        // Positions r_t and the soft copy of the source embeddings for the mask slots.
-        var r = [Float](repeating: 0, count: t * d)
-        for i in 0..<t { let row = decoderPositions[i + c.positionOffset]; for j in 0..<d { r[i * d + j] = row[j] } }
-        var y = [Float](repeating: 0, count: t * d)
-        var scores = [Float](repeating: 0, count: source.length)
-        for i in 0..<t {
-            if Int(input[i]) != c.maskTokenId {
-                let row = embedding[Int(input[i])]
-                for j in 0..<d { y[i * d + j] = row[j] }
-                continue
+        var segments: [Range<Int>] = []
+        var rows = 0
+        for request in requests {
+            let t = request.prefix.count + k
+            guard t <= c.maxPositions else {
+                throw .init(.capacity, "prefix (\(request.prefix.count)) plus \(k) slots exceed the drafter's \(c.maxPositions) positions")
             }
-            for s in 0..<source.length {
-                var dot: Float = 0
-                for j in 0..<d { dot += copyQueries[i * d + j] * source.embeddingsWithPositions[s * d + j] }
-                scores[s] = dot
+            if let bad = request.prefix.first(where: { $0 < 0 || Int($0) >= c.vocabSize }) {
+                throw .init(.tokenOutOfRange, "token \(bad) is outside the drafter's vocabulary [0, \(c.vocabSize))")
             }
-            scores.withUnsafeMutableBufferPointer { VectorOps.softmax($0.baseAddress!, count: source.length) }
-            for s in 0..<source.length {
-                let weight = scores[s]
-                for j in 0..<d { y[i * d + j] += weight * source.embeddings[s * d + j] }
+            segments.append(rows..<(rows + t))
+            rows += t
+        }
+        // Positions r_t, and the input: prefix embeddings, then the soft copy of the source
+        // embeddings for the mask slots.
+        var r = [Float](repeating: 0, count: rows * d)
+        var y = [Float](repeating: 0, count: rows * d)
+        for (request, segment) in zip(requests, segments) {
+            let source = request.source
+            var scores = [Float](repeating: 0, count: source.length)
+            for i in 0..<segment.count {
+                let out = (segment.lowerBound + i) * d
+                let position = decoderPositions[i + c.positionOffset]
+                for j in 0..<d { r[out + j] = position[j] }
+                if i < request.prefix.count {
+                    let row = embedding[Int(request.prefix[i])]
+                    for j in 0..<d { y[out + j] = row[j] }
+                    continue
+                }
+                for s in 0..<source.length {
+                    var dot: Float = 0
+                    for j in 0..<d { dot += copyQueries[i * d + j] * source.embeddingsWithPositions[s * d + j] }
+                    scores[s] = dot
+                }
+                scores.withUnsafeMutableBufferPointer { VectorOps.softmax($0.baseAddress!, count: source.length) }
+                for s in 0..<source.length {
+                    let weight = scores[s]
+                    for j in 0..<d { y[out + j] += weight * source.embeddings[s * d + j] }
+                }
             }
         }
         for (l, layer) in decoderLayers.enumerated() {
-            for i in 0..<(t * d) { y[i] += r[i] }
-            selfAttention(&y, count: t, layer.selfAttention, heads: c.decoderHeadCount, pool: pool)
-            normalize(&y, count: t, layer.norm1)
-            crossAttention(&y, count: t, keys: source.crossKeys[l], values: source.crossValues[l], keyCount: source.length,
-                           layer.cross, heads: c.decoderHeadCount, pool: pool)
-            normalize(&y, count: t, layer.norm2)
-            feedForward(&y, count: t, layer.ffn, width: c.decoderFeedForwardSize, pool: pool)
-            normalize(&y, count: t, layer.norm3)
+            for i in 0..<(rows * d) { y[i] += r[i] }
+            selfAttention(&y, segments: segments, layer.selfAttention, heads: c.decoderHeadCount, pool: pool)
+            normalize(&y, count: rows, layer.norm1)
+            crossAttention(&y, segments: segments, sources: requests.map(\.source), layer: l, layer.cross,
+                           heads: c.decoderHeadCount, pool: pool)
+            normalize(&y, count: rows, layer.norm2)
+            feedForward(&y, count: rows, layer.ffn, width: c.decoderFeedForwardSize, pool: pool)
+            normalize(&y, count: rows, layer.norm3)
         }
-        let slots = Array(y[(prefix.count * d)...])
-        var logits = [Float](repeating: 0, count: k * c.vocabSize)
-        multiply(slots, count: k, outputProjection, bias: nil, into: &logits, pool: pool)
+        var slots = [Float](repeating: 0, count: requests.count * k * d)
+        for (i, segment) in segments.enumerated() {
+            let first = (segment.upperBound - k) * d
+            for j in 0..<(k * d) { slots[i * k * d + j] = y[first + j] }
+        }
+        var logits = [Float](repeating: 0, count: requests.count * k * c.vocabSize)
+        multiply(slots, count: requests.count * k, outputProjection, bias: nil, into: &logits, pool: pool)
         return logits
     }
 
@@ -214,24 +250,25 @@ public final class SpecDrafterModel: @unchecked Sendable {
         }
     }
 
-    private func attend(queries: [Float], keys: [Float], values: [Float], queryCount: Int, keyCount: Int, heads: Int) -> [Float] {
+    /// Bidirectional attention of every query row of each segment over that segment's keys
+    /// (self-attention: the same rows; cross-attention: keys[i] of segment i's source).
+    private func attend(queries: [Float], segments: [Range<Int>], keys: (Int) -> UnsafePointer<Float>,
+                        values: (Int) -> UnsafePointer<Float>, keyCounts: (Int) -> Int, heads: Int) -> [Float] {
         let d = config.hiddenSize, hd = d / heads
-        var out = [Float](repeating: 0, count: queryCount * d)
-        var scores = [Float](repeating: 0, count: keyCount)
+        var out = [Float](repeating: 0, count: queries.count)
+        var scores = [Float](repeating: 0, count: segments.indices.map(keyCounts).max() ?? 0)
         queries.withUnsafeBufferPointer { q in
-            keys.withUnsafeBufferPointer { k in
-                values.withUnsafeBufferPointer { v in
-                    out.withUnsafeMutableBufferPointer { o in
-                        scores.withUnsafeMutableBufferPointer { s in
-                            for t in 0..<queryCount {
-                                for h in 0..<heads {
-                                    // Every key is visible: bidirectional attention.
-                                    SpecDecCore.Attention.attend(
-                                        query: q.baseAddress! + t * d + h * hd, keys: k.baseAddress! + h * hd,
-                                        values: v.baseAddress! + h * hd, stride: d, headDim: hd,
-                                        visibility: .init(cached: 0..<keyCount, batchStart: 0, batchIndex: 0, batchCount: 0, batchMask: nil),
-                                        scores: s.baseAddress!, out: o.baseAddress! + t * d + h * hd)
-                                }
+            out.withUnsafeMutableBufferPointer { o in
+                scores.withUnsafeMutableBufferPointer { s in
+                    for (i, segment) in segments.enumerated() {
+                        let k = keys(i), v = values(i), keyCount = keyCounts(i)
+                        for t in segment {
+                            for h in 0..<heads {
+                                // Every key is visible: bidirectional attention.
+                                SpecDecCore.Attention.attend(
+                                    query: q.baseAddress! + t * d + h * hd, keys: k + h * hd, values: v + h * hd, stride: d, headDim: hd,
+                                    visibility: .init(cached: 0..<keyCount, batchStart: 0, batchIndex: 0, batchCount: 0, batchMask: nil),
+                                    scores: s.baseAddress!, out: o.baseAddress! + t * d + h * hd)
                             }
                         }
                     }
@@ -241,20 +278,33 @@ public final class SpecDrafterModel: @unchecked Sendable {
         return out
     }
 
-    private func selfAttention(_ x: inout [Float], count: Int, _ a: Attention, heads: Int, pool: ThreadPool?) {
-        let d = config.hiddenSize
+    private func selfAttention(_ x: inout [Float], segments: [Range<Int>], _ a: Attention, heads: Int, pool: ThreadPool?) {
+        let d = config.hiddenSize, count = x.count / d
         var q = [Float](repeating: 0, count: count * d), k = q, v = q
         multiply(x, count: count, a.wq, bias: a.bq, into: &q, pool: pool)
         multiplyPair(x, count: count, a.wk, a.bk, into: &k, a.wv, a.bv, into: &v, pool: pool)
-        let mixed = attend(queries: q, keys: k, values: v, queryCount: count, keyCount: count, heads: heads)
+        let mixed = k.withUnsafeBufferPointer { kb in
+            v.withUnsafeBufferPointer { vb in
+                attend(queries: q, segments: segments, keys: { kb.baseAddress! + segments[$0].lowerBound * d },
+                       values: { vb.baseAddress! + segments[$0].lowerBound * d }, keyCounts: { segments[$0].count }, heads: heads)
+            }
+        }
         addProjection(of: mixed, to: &x, count: count, a, pool: pool)
     }
 
-    private func crossAttention(_ x: inout [Float], count: Int, keys: [Float], values: [Float], keyCount: Int,
+    private func crossAttention(_ x: inout [Float], segments: [Range<Int>], sources: [EncodedSource], layer l: Int,
                                 _ a: Attention, heads: Int, pool: ThreadPool?) {
-        var q = [Float](repeating: 0, count: count * config.hiddenSize)
+        let count = x.count / config.hiddenSize
+        var q = [Float](repeating: 0, count: x.count)
         multiply(x, count: count, a.wq, bias: a.bq, into: &q, pool: pool)
-        let mixed = attend(queries: q, keys: keys, values: values, queryCount: count, keyCount: keyCount, heads: heads)
+        let layerKeys = sources.map { $0.crossKeys[l] }, layerValues = sources.map { $0.crossValues[l] }
+        let all = Array(sources.indices)
+        let mixed = layerKeys.withElementBuffers(all) { keys in
+            layerValues.withElementBuffers(all) { values in
+                attend(queries: q, segments: segments, keys: { keys[$0].baseAddress! }, values: { values[$0].baseAddress! },
+                       keyCounts: { sources[$0].length }, heads: heads)
+            }
+        }
         addProjection(of: mixed, to: &x, count: count, a, pool: pool)
     }
 
