@@ -26,10 +26,14 @@ INLINE void store_block(const void *accumulators, int tokens, float *y, int64_t 
 /// Calls BODY(NT) for full groups of 8 tokens, then once for the remainder, with NT a
 /// constant so that each instance keeps its accumulators in registers. `t` is the first
 /// token of the group.
-#define FOR_TOKEN_GROUPS(tokens, BODY)                                        \
+#define FOR_TOKEN_GROUPS(tokens, BODY) FOR_TOKEN_GROUPS_OF(8, tokens, BODY)
+
+/// The same with groups of G (<= 8) tokens: G a constant, chosen per path so that G
+/// accumulators fit the path's registers.
+#define FOR_TOKEN_GROUPS_OF(G, tokens, BODY)                                  \
     do {                                                                      \
         int64_t t = 0;                                                        \
-        for (; t + 8 <= (tokens); t += 8) BODY(8);                            \
+        for (; t + (G) <= (tokens); t += (G)) BODY(G);                        \
         switch ((tokens) - t) {                                               \
         case 1: BODY(1); break;                                               \
         case 2: BODY(2); break;                                               \
