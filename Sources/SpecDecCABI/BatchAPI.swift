@@ -30,6 +30,20 @@ private func reportSequences(_ errors: [SpecDecError?], statuses: UnsafeMutableP
     if let first = errors.lazy.compactMap({ $0 }).first { throw first }
 }
 
+/// The batched speculation `spec` asks for on an encoder-decoder session: SpecDec's
+/// Spec-Drafter at a fixed draft length (nil for every other request, which runs one
+/// sequence after another).
+private func batchSpeculation(_ handle: SessionHandle, _ spec: UnsafePointer<specdec_speculative_params_t>?)
+    throws(SpecDecError) -> BatchSpeculation? {
+    guard spec != nil, case .seq2seq = handle.engine else { return nil }
+    let p = try readParams(spec, defaults: specdec_speculative_default_params(), name: "specdec_speculative_params_t")
+    guard p.drafter == SPECDEC_DRAFTER_SPECDEC, p.adaptive == 0 else { return nil }
+    guard let draftModel = p.draft_model else { throw .invalidArgument("SPECDEC_DRAFTER_SPECDEC needs a Spec-Drafter as draft_model") }
+    let options = try speculativeOptions(p)
+    let drafter = try handle.specDecDrafter(for: ModelHandle.from(draftModel), draftLength: options.draftLength)
+    return BatchSpeculation(drafter: drafter, rule: try acceptanceRule(p), draftLength: options.draftLength)
+}
+
 @_cdecl("specdec_generate_batch")
 public func specdec_generate_batch(_ session: OpaquePointer?, _ inputs: UnsafePointer<UnsafePointer<Int32>?>?,
                                    _ inputLengths: UnsafePointer<Int32>?, _ nInputs: Int32,
@@ -57,31 +71,37 @@ public func specdec_generate_batch(_ session: OpaquePointer?, _ inputs: UnsafePo
                                      maxTokens: Int(b.batch_tokens))
         let claimed = try claimCustomDrafter(spec)
         defer { claimed?.release() }
-        // Speculative decoding has no batched pass: each sequence runs alone through it.
-        var decodeAlone: BatchDecodeAlone?
-        if spec != nil {
-            decodeAlone = { i, options, output in
-                do throws(SpecDecError) {
-                    switch handle.engine {
-                    case .decoder:
-                        return try runGeneration(handle, prompt: sequences[i], options: options, spec: spec, output: output) { _, _ in .proceed }
-                    case .seq2seq:
-                        return try runSeq2Seq(handle, source: sequences[i], prefix: UnsafeBufferPointer(start: nil, count: 0),
-                                              options: options, spec: spec, output: output) { _, _ in .proceed }
+        let results: [BatchSequenceResult]
+        if let speculation = try batchSpeculation(handle, spec), case .seq2seq(let s) = handle.engine {
+            // SpecDec: one Spec-Drafter pass drafts for every sequence, one decoder pass verifies.
+            results = try s.generateSpeculativeBatch(sources: sequences, options: perSequence, seeds: seeds, schedule: schedule,
+                                                     speculation: speculation, outputs: outTokens)
+        } else {
+            // The other drafters keep one request's state: each sequence runs alone through them.
+            var decodeAlone: BatchDecodeAlone?
+            if spec != nil {
+                decodeAlone = { i, options, output in
+                    do throws(SpecDecError) {
+                        switch handle.engine {
+                        case .decoder:
+                            return try runGeneration(handle, prompt: sequences[i], options: options, spec: spec, output: output) { _, _ in .proceed }
+                        case .seq2seq:
+                            return try runSeq2Seq(handle, source: sequences[i], prefix: UnsafeBufferPointer(start: nil, count: 0),
+                                                  options: options, spec: spec, output: output) { _, _ in .proceed }
+                        }
+                    } catch {
+                        return GenerationResult(count: 0, error: error)
                     }
-                } catch {
-                    return GenerationResult(count: 0, error: error)
                 }
             }
-        }
-        let results: [BatchSequenceResult]
-        switch handle.engine {
-        case .decoder(let s):
-            results = try s.generateBatch(prompts: sequences, options: perSequence, seeds: seeds, schedule: schedule,
-                                          outputs: outTokens, decodeAlone: decodeAlone)
-        case .seq2seq(let s):
-            results = try s.generateBatch(sources: sequences, options: perSequence, seeds: seeds, schedule: schedule,
-                                          outputs: outTokens, decodeAlone: decodeAlone)
+            switch handle.engine {
+            case .decoder(let s):
+                results = try s.generateBatch(prompts: sequences, options: perSequence, seeds: seeds, schedule: schedule,
+                                              outputs: outTokens, decodeAlone: decodeAlone)
+            case .seq2seq(let s):
+                results = try s.generateBatch(sources: sequences, options: perSequence, seeds: seeds, schedule: schedule,
+                                              outputs: outTokens, decodeAlone: decodeAlone)
+            }
         }
         try? handle.truncate(to: 0)
         for (i, r) in results.enumerated() {

@@ -1,7 +1,7 @@
 import SpecDecCore
 
-/// Sentences through greedy decoding (batched when a schedule is given), beam search or
-/// speculative decoding, with the drafter made once and reused for every sentence.
+/// Sentences through greedy decoding or SpecDec (batched when a schedule is given), beam
+/// search or speculative decoding, with the drafter made once and reused for every sentence.
 struct SentenceTranslator {
     let session: Seq2SeqSession
     let options: GenerationOptions
@@ -44,7 +44,13 @@ struct SentenceTranslator {
         do {
             let results = try sources.withUnsafeBufferPointers { inputs in
                 try outputs.withUnsafeMutableBufferPointer { out in
-                    try session.generateBatch(sources: inputs, options: options, schedule: schedule, outputs: out.baseAddress!)
+                    if let speculative, let drafter = speculative.drafter as? BatchDrafter {
+                        let speculation = BatchSpeculation(drafter: drafter, rule: speculative.rule,
+                                                           draftLength: speculative.options.draftLength)
+                        return try session.generateSpeculativeBatch(sources: inputs, options: options, schedule: schedule,
+                                                                    speculation: speculation, outputs: out.baseAddress!)
+                    }
+                    return try session.generateBatch(sources: inputs, options: options, schedule: schedule, outputs: out.baseAddress!)
                 }
             }
             return results.enumerated().map { i, r in

@@ -14,6 +14,9 @@ struct SpeculationOptions: ParsableArguments {
     @Flag(help: "Adapt the draft length and fall back to plain steps when speculation does not pay.") var adaptive = false
 
     var isSpeculative: Bool { drafter != "none" }
+    /// Whether a batch of sentences can speculate together: the Spec-Drafter drafts for all
+    /// of them in one pass (the other drafters hold one sentence's state).
+    var draftsForBatches: Bool { drafter == "specdec" && !adaptive }
 
     /// The acceptance rule and speculative options the flags ask for.
     func settings(sampling: SamplingParameters) throws -> (AcceptanceRule, SpeculativeOptions) {

@@ -50,7 +50,7 @@ struct TranslateCommand: ParsableCommand {
         do throws(TokenizerError) { tokenizers = try TokenizerLoader.loadPair(path: modelOptions.model) } catch {
             throw SpecDecError.unsupported("translate needs the model's tokenizer in \(modelOptions.model): \(error.message)")
         }
-        let batched = batching.batchSize > 1 && beams == 1 && !speculation.isSpeculative
+        let batched = batching.batchSize > 1 && beams == 1 && (!speculation.isSpeculative || speculation.draftsForBatches)
         let session = try Seq2SeqSession(model: model, sourceCapacity: model.config.maxSourcePositions,
                                          capacity: modelOptions.kvCapacity, threads: modelOptions.threads,
                                          maxBatch: batching.maxBatch, maxSequences: batched ? batching.batchSize : 1)
@@ -66,6 +66,7 @@ struct TranslateCommand: ParsableCommand {
             let outcomes = translator.translate(group.map { tokenizers.source.encode(lines[$0], addSpecialTokens: true) },
                                                 schedule: batched ? batching.schedule : nil)
             let seconds = (Clock.now() - began) / Double(group.count)
+            if batched { summary.addBatchCall(session.stats) }
             for (index, outcome) in zip(group, outcomes) {
                 do {
                     let (tokens, stats) = try outcome.get()

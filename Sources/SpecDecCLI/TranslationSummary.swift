@@ -19,6 +19,13 @@ struct TranslationSummary {
         accepted += stats.acceptedTokens
     }
 
+    /// A batched call's passes and draft counts (its sentences carry only their tokens).
+    mutating func addBatchCall(_ stats: GenerationStats) {
+        targetCalls += stats.targetCalls
+        drafted += stats.draftedTokens
+        accepted += stats.acceptedTokens
+    }
+
     var sentencesPerSecond: Double { seconds > 0 ? Double(sentences) / seconds : 0 }
 
     func report(threads: Int, drafter: String) -> String {
@@ -27,7 +34,7 @@ struct TranslationSummary {
         if drafter != "none" {
             let rate = drafted > 0 ? 100 * Double(accepted) / Double(drafted) : 0
             let perCall = targetCalls > 0 ? Double(tokens) / Double(targetCalls) : 0
-            line += "; \(drafter) drafter: \(targetCalls) target calls, \(format(perCall)) tokens per call, "
+            line += "; \(drafter) drafter: \(targetCalls) target passes, \(format(perCall)) tokens per pass, "
                 + "\(drafted) drafted, \(accepted) accepted (\(format(rate))%)"
         }
         if failures > 0 { line += "; \(failures) failed" }

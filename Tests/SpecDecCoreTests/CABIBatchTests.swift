@@ -77,6 +77,10 @@ import Testing
             #expect(run.status == SPECDEC_OK, "\(CABI.lastMessage)")
             #expect(run.tokens == expected, "drafter \(spec.drafter)")
         }
+        // SpecDec runs batched: one verifier pass serves many sequences' rounds.
+        #expect(specdec_session_get_stats(session, &stats) == SPECDEC_OK)
+        let rounds = Int(stats.generated_tokens) - Int(stats.accepted_tokens)
+        #expect(stats.accepted_tokens > 0 && Int(stats.target_calls) < rounds / 2, "\(stats.target_calls) passes for \(rounds) rounds")
     }
 
     @Test func beamSearchBatchEqualsTransformersBeam5() throws {

@@ -1,6 +1,7 @@
 """Batched decoding from the command line: `specdec translate --batch-size N` on the shipped
 pair equals transformers' greedy translations (Tests/Fixtures/specdec-pair/reference.json)
-line for line, whatever the batch size or token budget, with a bad line failing alone;
+line for line, whatever the batch size or token budget, plain or with SpecDec at beta = 1,
+with a bad line failing alone;
 `specdec generate --input` on a decoder fixture equals one `generate` per prompt."""
 
 from __future__ import annotations
@@ -38,6 +39,21 @@ def test_translate_batches_equal_transformers(batch) -> None:
     rows = [json.loads(line) for line in out.stdout.splitlines()]
     assert [row["tokens"] for row in rows] == [case["greedy_ids"] for case in CASES]
     assert f"translated {len(CASES)} sentences" in out.stderr
+
+
+def test_translate_specdec_batches_equal_transformers_greedy() -> None:
+    drafter = REPO / "models" / "specdec-en-de-drafter"
+    k = json.loads((drafter / "config.json").read_text(encoding="utf-8"))["block_size"]
+    out = run("translate", "--model", str(VERIFIER), "--max-new-tokens", "200", "--json", "--batch-size", "8",
+              "--drafter", "specdec", "--draft", str(drafter), "--draft-len", str(k), "--accept", "topk", "--beta", "1",
+              "--tau", "0", stdin=SOURCES)
+    assert out.returncode == 0, out.stderr
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [row["tokens"] for row in rows] == [case["greedy_ids"] for case in CASES]
+    # The batch's passes serve every sentence: far fewer than the sentences' tokens.
+    summary = out.stderr.split("specdec drafter: ")[1]
+    passes = int(summary.split(" target passes")[0])
+    assert 0 < passes < sum(len(case["greedy_ids"]) for case in CASES) // 4, out.stderr
 
 
 def test_translate_batch_bad_line_fails_alone() -> None:
