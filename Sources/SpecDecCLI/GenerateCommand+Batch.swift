@@ -67,7 +67,7 @@ extension GenerateCommand {
 
     private func decode(_ inputs: [[Int32]], options: GenerationOptions, load: LoadOptions, encoderDecoder: Bool,
                         outputs: inout [Int32]) throws -> ([BatchSequenceResult], Int) {
-        let sequences = speculation.isSpeculative ? 1 : batching.batchSize
+        let sequences = speculation.isSpeculative && !(encoderDecoder && speculation.draftsForBatches) ? 1 : batching.batchSize
         let schedule = batching.schedule
         return try inputs.withUnsafeBufferPointers { buffers in
             try outputs.withUnsafeMutableBufferPointer { out in
@@ -79,6 +79,13 @@ extension GenerateCommand {
                     if speculation.isSpeculative {
                         let (rule, spec) = try speculation.settings(sampling: options.sampling)
                         let drafter = try speculation.seq2seqDrafter(for: session, load: load)
+                        if speculation.draftsForBatches, let batchDrafter = drafter as? BatchDrafter {
+                            // SpecDec: one Spec-Drafter pass and one decoder pass per round for the batch.
+                            let speculation = BatchSpeculation(drafter: batchDrafter, rule: rule, draftLength: spec.draftLength)
+                            let results = try session.generateSpeculativeBatch(sources: buffers, options: options, schedule: schedule,
+                                                                               speculation: speculation, outputs: out.baseAddress!)
+                            return (results, session.pool.threadCount)
+                        }
                         alone = { i, options, output in
                             session.generateSpeculative(source: buffers[i], prefix: UnsafeBufferPointer(start: nil, count: 0), options: options,
                                                         speculative: spec, drafter: drafter, rule: rule, output: output) { _, _ in .proceed }

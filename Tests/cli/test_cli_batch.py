@@ -88,3 +88,15 @@ def test_generate_input_sources_and_bad_line() -> None:
     rows = [json.loads(line) for line in out.stdout.splitlines()]
     assert [row["tokens"] for row in rows[:3]] == [case["greedy_ids"] for case in CASES[:3]]
     assert "outside" in rows[3]["error"]
+
+
+def test_generate_input_sources_with_specdec_batched() -> None:
+    drafter = REPO / "models" / "specdec-en-de-drafter"
+    k = json.loads((drafter / "config.json").read_text(encoding="utf-8"))["block_size"]
+    stdin = "".join(",".join(map(str, case["source_ids"])) + "\n" for case in CASES[:6])
+    out = run("generate", "--model", str(VERIFIER), "--input", "-", "--input-ids", "--batch-size", "4",
+              "--max-new-tokens", "128", "--drafter", "specdec", "--draft", str(drafter), "--draft-len", str(k),
+              "--accept", "topk", "--beta", "1", "--tau", "0", "--json", stdin=stdin)
+    assert out.returncode == 0, out.stderr
+    rows = [json.loads(line) for line in out.stdout.splitlines()]
+    assert [row["tokens"] for row in rows] == [case["greedy_ids"] for case in CASES[:6]]
