@@ -3,7 +3,7 @@
 of the current data costs before a stage is planned.
 
     python training/measure_speed.py [--steps 20] [--pairs 261300]
-        [--shape 3x3x256 --shape 6x3x512 ...] [--threads 2]
+        [--shape 3x3x256 --shape 6x3x512 ...] [--precisions fp32 bf16] [--threads 2]
 
 Each shape (ENCODERxDECODERxD_MODEL; 4 heads per 256 of width, FFN 4·d, the shipped
 vocabulary of 6,000) trains on random batches of the recipe's size (~2,500 target tokens:
@@ -79,6 +79,7 @@ def main():
     ap.add_argument("--pairs", type=int, default=261300, help="training pairs of an epoch")
     ap.add_argument("--max-tokens", type=int, default=2500)
     ap.add_argument("--threads", type=int, default=2)
+    ap.add_argument("--precisions", nargs="+", choices=["fp32", "bf16"], default=["fp32", "bf16"])
     args = ap.parse_args()
     torch.set_num_threads(args.threads)
     shapes = args.shape or ["3x3x256", "6x3x512"]
@@ -92,7 +93,7 @@ def main():
     for shape in shapes:
         encoder, decoder, d = (int(v) for v in shape.split("x"))
         cfg = config(encoder, decoder, d)
-        for bf16 in (False, True):
+        for bf16 in [p == "bf16" for p in args.precisions]:
             seconds, tokens, params = step_seconds(cfg, source_len, target_len, args.max_tokens, args.steps, bf16)
             rate = tokens / seconds
             epoch_hours = args.pairs * target_mean / rate / 3600

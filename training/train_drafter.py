@@ -98,7 +98,7 @@ def glat(model, src, prev, tgt, ctx_p, pad, mask_id, seed, gen):
     mask_pos = prev.eq(mask_id) & tgt.ne(pad)
     with torch.no_grad():
         torch.manual_seed(seed)
-        with torch.autocast("cpu", dtype=torch.bfloat16):
+        with common.mixed_precision():
             pred = model(src, prev).argmax(-1)
     same = ((pred == tgt) & mask_pos).sum(1)
     nslots = mask_pos.sum(1)
@@ -135,7 +135,7 @@ def validate(model, pairs, k, cfg, seed=0):
     tot, n, correct, lead, sents = 0.0, 0, 0, 0, 0
     for ids in common.make_batches(pairs, 3000, seed=0, extra_tgt=k):
         src, prev, tgt = block_mask_batch(pairs, ids, k, cfg["pad_token_id"], cfg["mask_token_id"], rng)
-        with torch.autocast("cpu", dtype=torch.bfloat16):
+        with common.mixed_precision():
             logits = model(src, prev)
         m = prev.eq(cfg["mask_token_id"]) & tgt.ne(cfg["pad_token_id"])
         lp = F.log_softmax(logits.float(), -1)
@@ -225,7 +225,7 @@ def main():
             for g in opt.param_groups:
                 g["lr"] = lr
             torch.manual_seed(seed)
-            with torch.autocast("cpu", dtype=torch.bfloat16):
+            with common.mixed_precision():
                 logits = model(src, prev)
             loss, nll, ntok = slot_loss(logits, tgt, pad, args.label_smoothing)
             opt.zero_grad(set_to_none=True)

@@ -4,8 +4,8 @@
     python training/train_verifier.py [--minutes 50] [--epochs 30]
 
 Recipe (fairseq `transformer`, scaled down): label-smoothed CE (0.1), Adam (0.9, 0.98), inverse-sqrt
-LR with warmup, dropout 0.1, clip-norm 1.0, token-bucketed batches, bf16 autocast on the CPU (fp32
-master weights). Checkpoints: training/work/verifier/{last,best}.pt (best = lowest valid loss).
+LR with warmup, dropout 0.1, clip-norm 1.0, token-bucketed batches, bf16 autocast where the CPU has native
+bf16 (AVX512_BF16/AMX; fp32 elsewhere, see common.mixed_precision; fp32 master weights). Checkpoints: training/work/verifier/{last,best}.pt (best = lowest valid loss).
 Stops at --minutes of training time or --epochs; rerun the same command to continue.
 At the end: greedy and beam-5 BLEU on the valid set (and the test set with --test).
 """
@@ -58,7 +58,7 @@ def valid_loss(model, pairs, cfg, max_tokens=4000):
     tot, n = 0.0, 0
     for ids in common.make_batches(pairs, max_tokens, seed=0):
         src, tgt_in, tgt = batch_tensors(pairs, ids, cfg["pad_token_id"], cfg["decoder_start_token_id"])
-        with torch.autocast("cpu", dtype=torch.bfloat16):
+        with common.mixed_precision():
             logits = model(src, tgt_in)
         _, nll, k = loss_fn(logits, tgt, cfg["pad_token_id"], 0.0)
         tot += float(nll)
@@ -136,7 +136,7 @@ def main():
             lr = common.inverse_sqrt(st["step"], args.lr, args.warmup)
             for g in opt.param_groups:
                 g["lr"] = lr
-            with torch.autocast("cpu", dtype=torch.bfloat16):
+            with common.mixed_precision():
                 logits = model(src, tgt_in)
             loss, nll, ntok = loss_fn(logits, tgt, pad, args.label_smoothing)
             opt.zero_grad(set_to_none=True)
