@@ -140,7 +140,7 @@ void specdec_prepare_bf16(const float *x, int64_t x_stride, int64_t tokens, int6
 }
 
 /// The largest |x| of a row (NaNs ignored), and the row quantised with 127 / that: the
-/// portable definition, which the AVX-512 version below reproduces bit for bit.
+/// portable definition, which the AVX-512 and AVX2 versions below reproduce bit for bit.
 static float quantize_row(const float *row, int64_t columns, int8_t *o) {
     float amax = 0;
     for (int64_t c = 0; c < columns; c++) {
@@ -181,14 +181,53 @@ AVX512_TARGET static float quantize_row_avx512(const float *row, int64_t columns
     return amax;
 }
 
+/// quantize_row with AVX2, eight values at a time and the tail as the portable loop does
+/// (MAXPS skips NaNs in its first operand; rounding, NaN to 0 and clamp as above).
+AVX2_TARGET static float quantize_row_avx2(const float *row, int64_t columns, int8_t *o) {
+    const __m256 magnitude = _mm256_castsi256_ps(_mm256_set1_epi32(0x7fffffff));
+    __m256 acc = _mm256_setzero_ps();
+    const int64_t full = columns / 8 * 8;
+    for (int64_t c = 0; c < full; c += 8) acc = _mm256_max_ps(_mm256_and_ps(_mm256_loadu_ps(row + c), magnitude), acc);
+    float lanes[8];
+    _mm256_storeu_ps(lanes, acc);
+    float amax = 0;
+    for (int i = 0; i < 8; i++) if (lanes[i] > amax) amax = lanes[i];
+    for (int64_t c = full; c < columns; c++) {
+        const float a = fabsf(row[c]);
+        if (a > amax) amax = a;
+    }
+    const float inverse = amax > 0 ? 127.0f / amax : 0.0f;
+    const __m256 scale = _mm256_set1_ps(inverse), hi = _mm256_set1_ps(127.0f), lo = _mm256_set1_ps(-127.0f);
+    for (int64_t c = 0; c < full; c += 8) {
+        __m256 q = _mm256_round_ps(_mm256_mul_ps(_mm256_loadu_ps(row + c), scale), _MM_FROUND_TO_NEAREST_INT | _MM_FROUND_NO_EXC);
+        q = _mm256_and_ps(q, _mm256_cmp_ps(q, q, _CMP_ORD_Q));
+        q = _mm256_min_ps(_mm256_max_ps(q, lo), hi);
+        int32_t codes[8];
+        _mm256_storeu_si256((__m256i *)codes, _mm256_cvtps_epi32(q));
+        for (int i = 0; i < 8; i++) o[c + i] = (int8_t)codes[i];
+    }
+    for (int64_t c = full; c < columns; c++) {
+        float q = nearbyintf(row[c] * inverse);
+        if (q != q) q = 0;
+        if (q > 127) q = 127;
+        if (q < -127) q = -127;
+        o[c] = (int8_t)q;
+    }
+    return amax;
+}
+
 void specdec_prepare_int8(const float *x, int64_t x_stride, int64_t tokens, int64_t padded_tokens,
                           int64_t columns, int64_t kp, int offset_activations, int8_t *out, float *out_scales) {
-    static int vector = -1;  // a benign race: every thread computes the same value
-    if (vector < 0) vector = (specdec_cpu_features() & SPECDEC_CPU_AVX512) != 0;
+    static int vector = -1;  // 2 AVX-512, 1 AVX2, 0 neither; a benign race: every thread computes the same value
+    if (vector < 0) {
+        const uint32_t f = specdec_cpu_features();
+        vector = (f & SPECDEC_CPU_AVX512) ? 2 : (f & SPECDEC_CPU_AVX2) ? 1 : 0;
+    }
     for (int64_t t = 0; t < tokens; t++) {
         const float *row = x + t * x_stride;
         int8_t *o = out + t * kp;
-        const float amax = vector ? quantize_row_avx512(row, columns, o) : quantize_row(row, columns, o);
+        const float amax = vector == 2 ? quantize_row_avx512(row, columns, o)
+                         : vector == 1 ? quantize_row_avx2(row, columns, o) : quantize_row(row, columns, o);
         for (int64_t c = columns; c < kp; c++) o[c] = 0;
         if (offset_activations)
             for (int64_t c = 0; c < kp; c++) o[c] = (int8_t)((uint8_t)o[c] ^ 0x80u);

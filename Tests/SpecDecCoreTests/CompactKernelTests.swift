@@ -135,7 +135,7 @@ import Testing
         #expect(KernelPath.supported.first == .portable)
     }
 
-    /// specdec_prepare_int8 (vectorised where the CPU has AVX-512) quantises each row exactly
+    /// specdec_prepare_int8 (vectorised where the CPU has AVX2 or AVX-512) quantises each row exactly
     /// as its definition says: scale max|x| / 127 (NaNs ignored), codes round-to-nearest-even
     /// of x · 127 / max|x| clamped to ±127, NaN to 0; rows of every length around the
     /// 16-lane chunks, with ties, NaN, ±Inf, zeros and -0.
