@@ -141,20 +141,27 @@ void specdec_prepare_bf16(const float *x, int64_t x_stride, int64_t tokens, int6
 
 /// The largest |x| of a row (NaNs ignored), and the row quantised with 127 / that: the
 /// portable definition, which the AVX-512 and AVX2 versions below reproduce bit for bit.
-static float quantize_row(const float *row, int64_t columns, int8_t *o) {
-    float amax = 0;
-    for (int64_t c = 0; c < columns; c++) {
+static inline float largest_magnitude(const float *row, int64_t count, float amax) {
+    for (int64_t c = 0; c < count; c++) {
         const float a = fabsf(row[c]);
         if (a > amax) amax = a;
     }
-    const float inverse = amax > 0 ? 127.0f / amax : 0.0f;
-    for (int64_t c = 0; c < columns; c++) {
+    return amax;
+}
+
+static inline void quantize_values(const float *row, int64_t count, float inverse, int8_t *o) {
+    for (int64_t c = 0; c < count; c++) {
         float q = nearbyintf(row[c] * inverse);
         if (q != q) q = 0;
         if (q > 127) q = 127;
         if (q < -127) q = -127;
         o[c] = (int8_t)q;
     }
+}
+
+static float quantize_row(const float *row, int64_t columns, int8_t *o) {
+    const float amax = largest_magnitude(row, columns, 0);
+    quantize_values(row, columns, amax > 0 ? 127.0f / amax : 0.0f, o);
     return amax;
 }
 
@@ -192,10 +199,7 @@ AVX2_TARGET static float quantize_row_avx2(const float *row, int64_t columns, in
     _mm256_storeu_ps(lanes, acc);
     float amax = 0;
     for (int i = 0; i < 8; i++) if (lanes[i] > amax) amax = lanes[i];
-    for (int64_t c = full; c < columns; c++) {
-        const float a = fabsf(row[c]);
-        if (a > amax) amax = a;
-    }
+    amax = largest_magnitude(row + full, columns - full, amax);
     const float inverse = amax > 0 ? 127.0f / amax : 0.0f;
     const __m256 scale = _mm256_set1_ps(inverse), hi = _mm256_set1_ps(127.0f), lo = _mm256_set1_ps(-127.0f);
     for (int64_t c = 0; c < full; c += 8) {
@@ -206,13 +210,7 @@ AVX2_TARGET static float quantize_row_avx2(const float *row, int64_t columns, in
         _mm256_storeu_si256((__m256i *)codes, _mm256_cvtps_epi32(q));
         for (int i = 0; i < 8; i++) o[c + i] = (int8_t)codes[i];
     }
-    for (int64_t c = full; c < columns; c++) {
-        float q = nearbyintf(row[c] * inverse);
-        if (q != q) q = 0;
-        if (q > 127) q = 127;
-        if (q < -127) q = -127;
-        o[c] = (int8_t)q;
-    }
+    quantize_values(row + full, columns - full, inverse, o + full);
     return amax;
 }
 
