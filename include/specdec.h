@@ -613,8 +613,10 @@ SPECDEC_API specdec_batch_params_t specdec_batch_default_params(void);
  * encoder-decoder session (as specdec_generate / specdec_generate_seq2seq with no
  * prefix). Input i is inputs[i] (input_lengths[i] ids). Greedy and sampling run up to
  * batch_size sequences with one model pass per token; a sequence that ends leaves the
- * batch and the next input takes its slot. With `spec` (speculative decoding, every
- * drafter) or batch_size 1 the inputs are decoded one after another. Every sequence's
+ * batch and the next input takes its slot. SPECDEC_DRAFTER_SPECDEC on an encoder-decoder
+ * session (not adaptive) is batched too: each round one Spec-Drafter pass drafts for every
+ * sequence and one decoder pass verifies every draft. With the other drafters, adaptive
+ * draft lengths or batch_size 1 the inputs are decoded one after another. Every sequence's
  * output equals what the one-sequence call gives for it (with its seed).
  *   out_tokens: n_inputs * max_new_tokens ids (out_cap at least that, checked first):
  *               sequence i's at out_tokens[i * max_new_tokens], out_lengths[i] of them.

@@ -534,7 +534,9 @@ class Session(Handle):
         sequence joins only while the prompts decoding hold at most that many tokens.
         ``seeds`` gives each sequence its own sampling seed (default: ``seed`` for all).
         The sampling, stopping and speculative keywords are those of :meth:`generate`
-        (no ``on_token``); speculative decoding runs the sequences one after another.
+        (no ``on_token``); speculative decoding runs the sequences one after another,
+        except SpecDec on an encoder-decoder model (``drafter="specdec"``), which drafts and
+        verifies for the whole batch in one pass each.
         Each result equals what :meth:`generate` gives for that prompt alone. When some
         prompts fail, :class:`BatchError` carries the others' results.
         """
@@ -549,8 +551,9 @@ class Session(Handle):
 
         ``beams`` > 1: beam search per source (:meth:`beam_search_batch`), the best
         hypothesis of each. Otherwise as :meth:`generate_batch`: greedy or sampling with
-        one decoder pass per token for the whole batch, or speculative decoding (every
-        drafter, ``drafter=``...) one source after another. Each result equals what
+        one decoder pass per token for the whole batch, SpecDec (``drafter="specdec"``)
+        with one drafting and one verifying pass per round for the whole batch, or
+        speculative decoding with the other drafters one source after another. Each result equals what
         :meth:`translate` (or :meth:`beam_search`) gives for that source alone.
         """
         if beams > 1:

@@ -77,8 +77,10 @@ impl Session<'_> {
     }
 
     /// Translates every source on an encoder-decoder model, as
-    /// [`generate_batch`](Self::generate_batch) (CTranslate2's `translate_batch`); each
-    /// output equals [`translate`](Self::translate) of that source alone.
+    /// [`generate_batch`](Self::generate_batch) (CTranslate2's `translate_batch`), except
+    /// that SpecDec (a Spec-Drafter as `spec`) drafts and verifies for the whole batch in
+    /// one pass each a round; each output equals [`translate`](Self::translate) of that
+    /// source alone.
     pub fn translate_batch(
         &mut self,
         sources: &[&[i32]],

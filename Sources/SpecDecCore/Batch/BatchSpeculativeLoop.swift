@@ -38,11 +38,9 @@ enum BatchSpeculativeLoop {
         let arena: Arena
         let tokens, positions, groupOfRow, firstRows: UnsafeMutablePointer<Int32>
         let logits: UnsafeMutablePointer<Float>
-        let rowsPerSequence: Int
 
         init(sequences: Int, rowsPerSequence: Int, vocabSize: Int) throws(SpecDecError) {
             let rows = sequences * rowsPerSequence
-            self.rowsPerSequence = rowsPerSequence
             arena = try Arena(byteCount: 4 * Arena.footprint(Int32.self, count: rows + 1) + Arena.footprint(Float.self, count: rows * vocabSize),
                               backend: .automatic)
             tokens = try arena.allocate(Int32.self, count: rows)
