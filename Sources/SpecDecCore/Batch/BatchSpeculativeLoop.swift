@@ -88,7 +88,7 @@ enum BatchSpeculativeLoop {
             rules.swapAt(row, last)
         }
 
-        /// Emits `token` for `row`; false when its sequence ends (then `reason` says why).
+        /// Emits `token` for `row`; false when its sequence ends (`rowStats.stopReason` says why).
         func emit(_ row: Int, _ token: Int32, _ rowStats: inout GenerationStats) -> Bool {
             histories[row].append(token)
             return rows.emitters[row].emit(token, stats: &rowStats) { _, _ in .proceed }
