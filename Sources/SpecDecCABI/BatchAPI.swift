@@ -37,11 +37,11 @@ private func batchSpeculation(_ handle: SessionHandle, _ spec: UnsafePointer<spe
     throws(SpecDecError) -> BatchSpeculation? {
     guard spec != nil, case .seq2seq = handle.engine else { return nil }
     let p = try readParams(spec, defaults: specdec_speculative_default_params(), name: "specdec_speculative_params_t")
-    guard p.drafter == SPECDEC_DRAFTER_SPECDEC, p.adaptive == 0 else { return nil }
+    guard p.drafter == SPECDEC_DRAFTER_SPECDEC else { return nil }
     guard let draftModel = p.draft_model else { throw .invalidArgument("SPECDEC_DRAFTER_SPECDEC needs a Spec-Drafter as draft_model") }
     let options = try speculativeOptions(p)
     let drafter = try handle.specDecDrafter(for: ModelHandle.from(draftModel), draftLength: options.draftLength)
-    return BatchSpeculation(drafter: drafter, rule: try acceptanceRule(p), draftLength: options.draftLength)
+    return BatchSpeculation(drafter: drafter, rule: try acceptanceRule(p), speculative: options)
 }
 
 @_cdecl("specdec_generate_batch")

@@ -79,11 +79,10 @@ extension GenerateCommand {
                     if speculation.isSpeculative {
                         let (rule, spec) = try speculation.settings(sampling: options.sampling)
                         let drafter = try speculation.seq2seqDrafter(for: session, load: load)
-                        if speculation.draftsForBatches, let batchDrafter = drafter as? BatchDrafter {
+                        if let batched = BatchSpeculation(drafter: drafter, rule: rule, speculative: spec) {
                             // SpecDec: one Spec-Drafter pass and one decoder pass per round for the batch.
-                            let speculation = BatchSpeculation(drafter: batchDrafter, rule: rule, draftLength: spec.draftLength)
                             let results = try session.generateSpeculativeBatch(sources: buffers, options: options, schedule: schedule,
-                                                                               speculation: speculation, outputs: out.baseAddress!)
+                                                                               speculation: batched, outputs: out.baseAddress!)
                             return (results, session.pool.threadCount)
                         }
                         alone = { i, options, output in

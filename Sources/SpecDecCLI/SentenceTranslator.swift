@@ -44,9 +44,9 @@ struct SentenceTranslator {
         do {
             let results = try sources.withUnsafeBufferPointers { inputs in
                 try outputs.withUnsafeMutableBufferPointer { out in
-                    if let speculative, let drafter = speculative.drafter as? BatchDrafter {
-                        let speculation = BatchSpeculation(drafter: drafter, rule: speculative.rule,
-                                                           draftLength: speculative.options.draftLength)
+                    if let speculative,
+                       let speculation = BatchSpeculation(drafter: speculative.drafter, rule: speculative.rule,
+                                                          speculative: speculative.options) {
                         return try session.generateSpeculativeBatch(sources: inputs, options: options, schedule: schedule,
                                                                     speculation: speculation, outputs: out.baseAddress!)
                     }

@@ -24,6 +24,13 @@ public struct BatchSpeculation {
         self.rule = rule
         self.draftLength = draftLength
     }
+
+    /// The batched form of a speculative request, or nil when it has none: the drafter
+    /// keeps one request's state, or the draft length adapts to each sequence's timing.
+    public init?(drafter: Drafter, rule: AcceptanceRule, speculative: SpeculativeOptions) {
+        guard !speculative.adaptive, let batchDrafter = drafter as? BatchDrafter else { return nil }
+        self.init(drafter: batchDrafter, rule: rule, draftLength: speculative.draftLength)
+    }
 }
 
 /// Batched speculative decoding: every round drafts for all sequences in one drafter call,
@@ -128,15 +135,10 @@ enum BatchSpeculativeLoop {
                     let outcome = rules[row].accept(draft, AcceptanceInput(logits: logits, vocabSize: vocab, history: histories[row]),
                                                     sampler: &slots.samplers[row])
                     slots.caches[row].compact(keeping: outcome.path.map { base + 1 + $0 }, startingAt: base + 1)
-                    keeps = true
-                    var emittedDrafts = 0
-                    for node in outcome.path where keeps {
-                        keeps = emit(row, draft.tokens[node], &rowStats)
-                        emittedDrafts += 1
-                    }
-                    stats.recordDraft(depths: (0..<draft.count).map { draft.depth($0) }, accepted: emittedDrafts)
                     next = outcome.next
-                    if keeps { keeps = emit(row, next, &rowStats) }
+                    let (goOn, emittedDrafts) = outcome.emit(of: draft) { emit(row, $0, &rowStats) }
+                    stats.recordDraft(depths: draft.depths, accepted: emittedDrafts)
+                    keeps = goOn
                 }
                 if keeps && !rows.hasRoom(row, positionLimit: target.positionLimit) {
                     rowStats.stopReason = .capacity

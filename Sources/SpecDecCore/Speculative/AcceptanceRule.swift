@@ -4,6 +4,20 @@ public struct AcceptanceOutcome {
     public var next: Int32
 }
 
+extension AcceptanceOutcome {
+    /// Emits the accepted nodes of `draft`, then the target's token, through `emit` until
+    /// it reports the end. Returns whether generation goes on, and how many drafted tokens
+    /// were output (accepted drafts past a stop are not: the statistics leave them out).
+    func emit(of draft: Draft, _ emit: (Int32) -> Bool) -> (goOn: Bool, emittedDrafts: Int) {
+        var goOn = true, emittedDrafts = 0
+        for node in path where goOn {
+            goOn = emit(draft.tokens[node])
+            emittedDrafts += 1
+        }
+        return (goOn && emit(next), emittedDrafts)
+    }
+}
+
 /// Everything a rule needs besides the draft and the target's logits.
 public struct AcceptanceInput {
     /// 1 + draft.count rows of logits from `Verifier.score`; rules may modify them.

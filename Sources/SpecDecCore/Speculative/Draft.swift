@@ -40,6 +40,9 @@ public struct Draft {
         return d
     }
 
+    /// Every node's depth, in node order.
+    public var depths: [Int] { (0..<count).map(depth) }
+
     /// Children of `node` (-1 for the roots), in proposal order.
     public func children(of node: Int) -> [Int] {
         parents.indices.filter { parents[$0] == Int32(node) }

@@ -143,14 +143,8 @@ public final class SpeculativeGenerator {
                 break
             }
             drafter.accepted(path: outcome.path, of: draft, next: outcome.next)
-            var goOn = true, emittedDrafts = 0
-            for node in outcome.path where goOn {
-                goOn = emit(draft.tokens[node])
-                emittedDrafts += 1
-            }
-            // Accepted drafts past a stop (EOS, max tokens) are not output: not counted.
-            stats.recordDraft(depths: (0..<draft.count).map { draft.depth($0) }, accepted: emittedDrafts)
-            if goOn { goOn = emit(outcome.next) }
+            let (goOn, emittedDrafts) = outcome.emit(of: draft, emit)
+            stats.recordDraft(depths: draft.depths, accepted: emittedDrafts)
             schedule.record(drafted: draft.count, accepted: outcome.path.count, produced: outcome.path.count + 1,
                             seconds: Clock.now() - roundStart)
             pending = outcome.next
