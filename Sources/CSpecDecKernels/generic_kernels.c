@@ -145,29 +145,30 @@ void specdec_mm_f32_portable(SPECDEC_MM32_ARGS) { MM32_CALL(4); }
 AVX2_TARGET void specdec_mm_f32_avx2(SPECDEC_MM32_ARGS) { MM32_CALL(6); }
 AVX512_TARGET void specdec_mm_f32_avx512(SPECDEC_MM32_ARGS) { MM32_CALL(8); }
 
-/// AVX2 has no 8-bit dot product, and widening every byte to a 32-bit lane leaves int32
-/// multiplies (vpmulld) doing a quarter of the work each: about 11 GFLOP/s. Instead each
-/// quad of 8 rows is split once per load into two vectors of 16-bit pairs, (b0, b2) and
-/// (b1, b3) in every row's lane, each position's four bytes likewise, and vpmaddwd adds
-/// the pairs' products into 32-bit row sums: exact, so the integers (and after the
-/// scales, the bits) are those of every other path.
+/// AVX2 has no 8-bit dot product with 32-bit sums, but vpmaddubsw multiplies 32 unsigned
+/// by 32 signed bytes and adds adjacent pairs into 16-bit lanes. Every code lies in
+/// [-127, 127] (both quantisers clamp there), so with |w| as the unsigned operand and x
+/// carrying w's sign (vpsignb) a pair's sum is at most 2 * 127 * 127 = 32258: it never
+/// saturates, and vpmaddwd by ones widens the pairs into exact 32-bit row sums. The
+/// integers (and after the scales, the bits) are those of every other path.
 AVX2_TARGET INLINE void mm8_avx2_tokens(const int8_t *block, const float *w_scales, int64_t quads, const int8_t *x,
                                         const float *x_scales, int64_t kp, float *y, int64_t y_stride, int64_t row0,
                                         int64_t rows, const float *bias, const int nt) {
     __m256i acc[4][2];
     for (int t = 0; t < nt; t++) acc[t][0] = acc[t][1] = _mm256_setzero_si256();
+    const __m256i ones = _mm256_set1_epi16(1);
     for (int64_t q = 0; q < quads; q++) {
         const __m256i v0 = _mm256_loadu_si256((const __m256i *)(block + q * 64));
         const __m256i v1 = _mm256_loadu_si256((const __m256i *)(block + q * 64 + 32));
-        const __m256i even0 = _mm256_srai_epi16(_mm256_slli_epi16(v0, 8), 8), odd0 = _mm256_srai_epi16(v0, 8);
-        const __m256i even1 = _mm256_srai_epi16(_mm256_slli_epi16(v1, 8), 8), odd1 = _mm256_srai_epi16(v1, 8);
+        const __m256i magnitude0 = _mm256_abs_epi8(v0), magnitude1 = _mm256_abs_epi8(v1);
         for (int t = 0; t < nt; t++) {
             int32_t bytes;
             memcpy(&bytes, x + t * kp + 4 * q, 4);
             const __m256i xb = _mm256_set1_epi32(bytes);
-            const __m256i xeven = _mm256_srai_epi16(_mm256_slli_epi16(xb, 8), 8), xodd = _mm256_srai_epi16(xb, 8);
-            acc[t][0] = _mm256_add_epi32(acc[t][0], _mm256_add_epi32(_mm256_madd_epi16(even0, xeven), _mm256_madd_epi16(odd0, xodd)));
-            acc[t][1] = _mm256_add_epi32(acc[t][1], _mm256_add_epi32(_mm256_madd_epi16(even1, xeven), _mm256_madd_epi16(odd1, xodd)));
+            const __m256i pairs0 = _mm256_maddubs_epi16(magnitude0, _mm256_sign_epi8(xb, v0));
+            const __m256i pairs1 = _mm256_maddubs_epi16(magnitude1, _mm256_sign_epi8(xb, v1));
+            acc[t][0] = _mm256_add_epi32(acc[t][0], _mm256_madd_epi16(pairs0, ones));
+            acc[t][1] = _mm256_add_epi32(acc[t][1], _mm256_madd_epi16(pairs1, ones));
         }
     }
     const f32x16 ws = load_f32x16(w_scales + row0);

@@ -125,6 +125,35 @@ import Testing
         }
     }
 
+    /// The largest int8 products do not saturate: every weight and activation code ±127
+    /// (each row at its own magnitude), with signs that make neighbouring products agree,
+    /// cancel, or mix, sum to exactly ±127² per column on every path (AVX2 adds products in
+    /// 16-bit pairs before widening them).
+    @Test func extremeInt8CodesSumExactly() {
+        let scratch = ActivationScratch()
+        let (rows, columns, tokens) = (32, 256, 6)
+        // Row r's signs repeat with period r % 4 + 1; position t's with period t % 3 + 1.
+        func sign(_ i: Int, period: Int) -> Float { (i / period) % 2 == 0 ? 1 : -1 }
+        let w = (0..<(rows * columns)).map { i in sign(i % columns, period: (i / columns) % 4 + 1) * Float(1 + i / columns) }
+        let x = (0..<(tokens * columns)).map { i in sign(i % columns, period: (i / columns) % 3 + 1) * 0.5 * Float(1 + i / columns) }
+        let bias = [Float](repeating: 0, count: rows)
+        var portable: [Float]?
+        for path in Self.paths {
+            let (weight, buffer) = Self.pack(w, rows: rows, columns: columns, layout: .int8, path: path)
+            defer { buffer.deallocate() }
+            let y = Self.run(weight, bias: bias, x: x, tokens: tokens, scratch: scratch)
+            if let portable { #expect(y == portable, "int8 on \(path) differs from the portable path") } else { portable = y }
+            for t in 0..<tokens {
+                for r in 0..<rows {
+                    var codes = 0
+                    for c in 0..<columns { codes += Int(w[r * columns + c].sign == x[t * columns + c].sign ? 1 : -1) * 127 * 127 }
+                    let exact = Double(codes) * (Double(1 + r) / 127) * (0.5 * Double(1 + t) / 127)
+                    #expect(abs(Double(y[t * rows + r]) - exact) <= 1e-6 * abs(exact), "int8 on \(path): row \(r), position \(t)")
+                }
+            }
+        }
+    }
+
     @Test func forcingAPathTheCPULacksIsAStatus() throws {
         for path in KernelPath.allCases where !KernelPath.supported.contains(path) && path != .auto {
             #expect(throws: SpecDecError.self) { try KernelPath.resolve(path) }
