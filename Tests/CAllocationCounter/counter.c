@@ -1,5 +1,4 @@
 #include "CAllocationCounter.h"
-#include <stdatomic.h>
 #include <stddef.h>
 #include <errno.h>
 
@@ -8,12 +7,13 @@ extern void *__libc_calloc(size_t, size_t);
 extern void *__libc_realloc(void *, size_t);
 extern void *__libc_memalign(size_t, size_t);
 
-static atomic_long allocations;
-// Per thread: tests run concurrently, and only the measured thread's allocations count.
+// Per thread, the switch and the count: tests run concurrently, and each counts only its
+// own thread's allocations.
 static _Thread_local int counting;
+static _Thread_local long allocations;
 
 static inline void note(void) {
-    if (counting) atomic_fetch_add(&allocations, 1);
+    if (counting) allocations += 1;
 }
 
 // A sanitizer runtime owns malloc itself (and calls it before this file's TLS is ready), so
@@ -41,11 +41,11 @@ int posix_memalign(void **out, size_t alignment, size_t size) {
 #endif
 
 void allocation_counter_start(void) {
-    atomic_store(&allocations, 0);
+    allocations = 0;
     counting = 1;
 }
 
 long allocation_counter_stop(void) {
     counting = 0;
-    return atomic_load(&allocations);
+    return allocations;
 }

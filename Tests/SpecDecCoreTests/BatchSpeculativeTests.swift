@@ -1,3 +1,4 @@
+import CAllocationCounter
 import Testing
 @testable import SpecDecCore
 
@@ -81,15 +82,49 @@ import Testing
         let cases = Array(try BatchDecodingTests.shippedCases().prefix(6))
         let pool = ThreadPool(threadCount: 2)
         let k = model.config.blockSize
-        let requests = try cases.enumerated().map { (i, c) in
-            SpecDrafterModel.DraftRequest(source: try model.encode(c.source, pool: pool), prefix: Array(c.greedy.prefix(i * 2)))
+        let prefixes = cases.enumerated().map { i, c in Array(c.greedy.prefix(i * 2)) }
+        let sources = try cases.map { try model.encode($0.source, pool: pool) }
+        let batched = try prefixes.withUnsafeBufferPointers { buffers in
+            try model.draftLogits(zip(sources, buffers).map { SpecDrafterModel.DraftRequest(source: $0, prefix: $1) }, k: k, pool: pool)
         }
-        let batched = try model.draftLogits(requests, k: k, pool: pool)
         let width = k * model.config.vocabSize
-        for (i, request) in requests.enumerated() {
-            let alone = try model.draftLogits(request.source, prefix: request.prefix, k: k, pool: pool)
+        for i in cases.indices {
+            let alone = try model.draftLogits(sources[i], prefix: prefixes[i], k: k, pool: pool)
             #expect(Array(batched[(i * width)..<((i + 1) * width)]) == alone, "request \(i)")
         }
+    }
+
+    /// A batched SpecDec call's heap allocations do not grow with the tokens generated: 16
+    /// or 64 new tokens per sequence (EOS not stopping), ten sequences through batches of 4,
+    /// once a first call has reserved the drafter's activations for 64; drafts and accepted
+    /// paths reuse their storage. Allocations per sequence (its encoded source) are the
+    /// same in both.
+    @Test(arguments: [WeightPrecision.fp32, .int8])
+    func batchedSpecDecDoesNotAllocatePerToken(precision: WeightPrecision) throws {
+        let sources = Array(try BatchDecodingTests.shippedCases().map(\.source).prefix(10))
+        let model = try EncoderDecoderLoader.load(directory: BatchDecodingTests.verifier, options: LoadOptions(precision: precision))
+        let session = try Seq2SeqSession(model: model, sourceCapacity: 128, capacity: 160, threads: 2, maxSequences: 4)
+        let speculation = try Self.speculation(session, beta: 1, tau: 0)
+        func allocations(_ count: Int) throws -> Int {
+            var options = GenerationOptions()
+            options.maxNewTokens = count
+            options.stopAtEndOfSequence = false
+            var outputs = [Int32](repeating: 0, count: sources.count * count)
+            return try sources.withUnsafeBufferPointers { inputs in
+                try outputs.withUnsafeMutableBufferPointer { out in
+                    allocation_counter_start()
+                    let results = try session.generateSpeculativeBatch(sources: inputs, options: options, schedule: BatchSchedule(maxSequences: 4),
+                                                                       speculation: speculation, outputs: out.baseAddress!)
+                    let counted = allocation_counter_stop()
+                    #expect(results.allSatisfy { $0.error == nil && $0.count == count })
+                    #expect(session.stats.draftedTokens > 0)
+                    return counted
+                }
+            }
+        }
+        _ = try allocations(64)
+        let short = try allocations(16), long = try allocations(64)
+        #expect(short == long, "\(precision): \(short) allocations for 16 tokens a sequence, \(long) for 64")
     }
 
     /// Bad sequences fail alone, named by index; the others translate as usual.

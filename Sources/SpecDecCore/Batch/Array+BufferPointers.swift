@@ -14,8 +14,10 @@ extension Array where Element == [Int32] {
 
 extension Array {
     /// The storage of self[i] for every i in `indices`, all at once and without copies,
-    /// for the duration of `body`.
-    func withElementBuffers<T, R, E: Error>(_ indices: [Int], _ body: ([UnsafeBufferPointer<T>]) throws(E) -> R) throws(E) -> R
+    /// for the duration of `body`; the buffers are gathered in `buffers` (emptied first,
+    /// its storage reused).
+    func withElementBuffers<T, R, E: Error>(_ indices: [Int], using buffers: inout [UnsafeBufferPointer<T>],
+                                            _ body: ([UnsafeBufferPointer<T>]) throws(E) -> R) throws(E) -> R
     where Element == [T] {
         func nest(_ i: Int, _ buffers: inout [UnsafeBufferPointer<T>]) throws(E) -> R {
             guard i < indices.count else { return try body(buffers) }
@@ -24,7 +26,7 @@ extension Array {
                 return try nest(i + 1, &buffers)
             }
         }
-        var buffers: [UnsafeBufferPointer<T>] = []
+        buffers.removeAll(keepingCapacity: true)
         buffers.reserveCapacity(indices.count)
         return try nest(0, &buffers)
     }

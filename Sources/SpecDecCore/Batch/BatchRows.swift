@@ -29,6 +29,7 @@ struct BatchRows {
         limit = min(schedule.maxSequences, slots.count)
         results = [BatchSequenceResult](repeating: BatchSequenceResult(), count: inputs.count)
         emitters.reserveCapacity(limit)
+        starting.reserveCapacity(limit)
         owners = [Int](repeating: -1, count: limit)
         ready = [Bool](repeating: false, count: limit)
     }

@@ -69,6 +69,7 @@ enum BatchSpeculativeLoop {
         let maxDraft = max(0, min(speculation.draftLength, target.maxBatch - 1))
         let buffers = try RoundBuffers(sequences: rows.limit, rowsPerSequence: maxDraft + 1, vocabSize: vocab)
         let drafter = speculation.drafter
+        try drafter.reserve(sequences: rows.limit, tokensPerSequence: options.maxNewTokens + 1)
         let wantsDistributions = !speculation.rule.acceptsTrees
         // Per slot (moving with its sequence): the sequence so far (prompt, then every token
         // emitted, the newest one not yet run), whether its first token was sampled, its
@@ -78,7 +79,21 @@ enum BatchSpeculativeLoop {
         var drafts = [Draft](repeating: Draft(), count: rows.limit)
         var rules = [AcceptanceRule](repeating: speculation.rule, count: rows.limit)
         var contexts: [DraftContext] = [], ids: [Int] = [], rooms: [Int] = [], drafting: [Int] = []
+        // A round's drafts: each sequence's draft moves in (its storage with it) for the
+        // drafter call and back after it, so no round copies one.
         var roundDrafts: [Draft] = []
+        var historyBuffers: [UnsafeBufferPointer<Int32>] = []
+        for i in 0..<rows.limit {
+            histories[i].reserveCapacity(options.maxNewTokens + 2)
+            drafts[i].reserveCapacity(maxDraft)
+        }
+        stats.reserveDraftDepths(maxDraft)
+        contexts.reserveCapacity(rows.limit)
+        ids.reserveCapacity(rows.limit)
+        rooms.reserveCapacity(rows.limit)
+        drafting.reserveCapacity(rows.limit)
+        roundDrafts.reserveCapacity(rows.limit)
+        historyBuffers.reserveCapacity(rows.limit)
         let start = Clock.now()
 
         func context(_ row: Int, tokens: UnsafeBufferPointer<Int32>) -> DraftContext {
@@ -134,10 +149,10 @@ enum BatchSpeculativeLoop {
                     let base = slots.caches[row].length - 1 - draft.count
                     let outcome = rules[row].accept(draft, AcceptanceInput(logits: logits, vocabSize: vocab, history: histories[row]),
                                                     sampler: &slots.samplers[row])
-                    slots.caches[row].compact(keeping: outcome.path.map { base + 1 + $0 }, startingAt: base + 1)
+                    slots.caches[row].compact(keeping: outcome.path, offset: base + 1, startingAt: base + 1)
                     next = outcome.next
                     let (goOn, emittedDrafts) = outcome.emit(of: draft) { emit(row, $0, &rowStats) }
-                    stats.recordDraft(depths: draft.depths, accepted: emittedDrafts)
+                    stats.recordDraft(draft, accepted: emittedDrafts)
                     keeps = goOn
                 }
                 if keeps && !rows.hasRoom(row, positionLimit: target.positionLimit) {
@@ -170,66 +185,67 @@ enum BatchSpeculativeLoop {
             }
             guard !drafting.isEmpty else { return }
             roundDrafts.removeAll(keepingCapacity: true)
-            for row in drafting { roundDrafts.append(drafts[row]) }
-            try histories.withElementBuffers(drafting) { (buffers) throws(SpecDecError) in
+            // Index loops: an unoptimised build allocates for a for-in over an array.
+            for i in drafting.indices {
+                roundDrafts.append(Draft())
+                swap(&roundDrafts[i], &drafts[drafting[i]])
+            }
+            defer { for i in drafting.indices { swap(&roundDrafts[i], &drafts[drafting[i]]) } }
+            try histories.withElementBuffers(drafting, using: &historyBuffers) { (buffers) throws(SpecDecError) in
                 contexts.removeAll(keepingCapacity: true)
-                for (i, row) in drafting.enumerated() { contexts.append(context(row, tokens: buffers[i])) }
+                for i in drafting.indices { contexts.append(context(drafting[i], tokens: buffers[i])) }
                 try drafter.propose(sequences: ids, contexts: contexts, maxTokens: rooms, into: &roundDrafts)
             }
-            for (i, row) in drafting.enumerated() {
-                var draft = roundDrafts[i]
+            for i in drafting.indices {
+                let draft = roundDrafts[i]
                 if let problem = draft.problem(vocabSize: vocab, maxTokens: rooms[i]) { throw .init(.callback, problem) }
-                if !speculation.rule.acceptsTrees && !draft.isChain { draft = draft.firstChain() }
-                guard draft.isChain else { throw .invalidArgument("a batched drafter proposes chains; the draft of sequence \(ids[i]) is a tree") }
-                drafts[row] = draft
+                if !speculation.rule.acceptsTrees && !draft.isChain { roundDrafts[i] = draft.firstChain() }
+                guard roundDrafts[i].isChain else { throw .invalidArgument("a batched drafter proposes chains; the draft of sequence \(ids[i]) is a tree") }
             }
         }
 
         // Verifies every row's pending token and draft: as few target passes as the rows
         // fit in (a pass holds at most maxBatch rows; a sequence's rows never split).
         func verifyAll() {
-            var row = 0, firstSlot = 0, passRows = 0
-            var firstRow = 0
-            func runPass(upTo end: Int) {
-                guard end > firstSlot else { return }
-                let relative = buffers.firstRows + firstSlot
-                let groups = SequenceRowGroups(firstRows: UnsafePointer(relative), groupOfRow: UnsafePointer(buffers.groupOfRow + firstRow),
-                                               count: end - firstSlot)
-                // The pass sees its rows from 0: rebase the group starts for it, then back.
-                let offset = relative[0]
-                for g in 0...(end - firstSlot) { relative[g] -= offset }
-                target.verifyEachSequence(firstSlot: firstSlot, tokens: buffers.tokens + firstRow, positions: buffers.positions + firstRow,
-                                          rows: passRows, groups: groups, logits: buffers.logits + firstRow * vocab)
-                for g in 0...(end - firstSlot) { relative[g] += offset }
-                stats.targetCalls += 1
-                firstSlot = end
-                firstRow += passRows
-                passRows = 0
-            }
             var total = 0
-            while row < rows.active {
-                let count = 1 + drafts[row].count
+            for row in 0..<rows.active {
+                let count = 1 + drafts[row].count, length = slots.caches[row].length
                 buffers.firstRows[row] = Int32(total)
-                if passRows + count > target.maxBatch { runPass(upTo: row) }
-                let length = slots.caches[row].length
                 for i in 0..<count {
                     buffers.tokens[total + i] = i == 0 ? slots.tokens[row] : drafts[row].tokens[i - 1]
                     buffers.positions[total + i] = Int32(length + i)
-                    buffers.groupOfRow[total + i] = Int32(row - firstSlot)
                 }
                 total += count
-                passRows += count
-                row += 1
             }
             buffers.firstRows[rows.active] = Int32(total)
-            runPass(upTo: rows.active)
+            // Each pass takes the next sequences whose rows fit together (no local function:
+            // the variables it captured would be boxed every round in unoptimised builds).
+            var firstSlot = 0
+            while firstSlot < rows.active {
+                let firstRow = Int(buffers.firstRows[firstSlot])
+                var end = firstSlot + 1
+                while end < rows.active && Int(buffers.firstRows[end + 1]) - firstRow <= target.maxBatch { end += 1 }
+                let passRows = Int(buffers.firstRows[end]) - firstRow
+                for g in firstSlot..<end {
+                    for r in Int(buffers.firstRows[g])..<Int(buffers.firstRows[g + 1]) { buffers.groupOfRow[r] = Int32(g - firstSlot) }
+                }
+                // The pass sees its rows from 0: rebase the group starts for it, then back.
+                let relative = buffers.firstRows + firstSlot
+                for g in 0...(end - firstSlot) { relative[g] -= Int32(firstRow) }
+                let groups = SequenceRowGroups(firstRows: UnsafePointer(relative), groupOfRow: UnsafePointer(buffers.groupOfRow + firstRow),
+                                               count: end - firstSlot)
+                target.verifyEachSequence(firstSlot: firstSlot, tokens: buffers.tokens + firstRow, positions: buffers.positions + firstRow,
+                                          rows: passRows, groups: groups, logits: buffers.logits + firstRow * vocab)
+                for g in 0...(end - firstSlot) { relative[g] += Int32(firstRow) }
+                stats.targetCalls += 1
+                firstSlot = end
+            }
         }
 
         while true {
             let new = rows.admit(target, stats: &stats)
             for row in new {
                 histories[row].removeAll(keepingCapacity: true)
-                histories[row].reserveCapacity(options.maxNewTokens + 2)
                 histories[row].append(slots.tokens[row])
                 speculating[row] = false
                 rules[row] = speculation.rule

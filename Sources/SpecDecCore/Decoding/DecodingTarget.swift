@@ -57,7 +57,7 @@ extension Session: DecodingTarget {
     public var positionLimit: Int { config.contextLength }
 
     public func commitDraftPath(base: Int, path: [Int]) {
-        cache.compact(keeping: path.map { base + 1 + $0 }, startingAt: base + 1)
+        cache.compact(keeping: path, offset: base + 1, startingAt: base + 1)
     }
 }
 
@@ -72,6 +72,6 @@ extension Seq2SeqSession: DecodingTarget {
     }
 
     public func commitDraftPath(base: Int, path: [Int]) {
-        cache.compact(keeping: path.map { base + 1 + $0 }, startingAt: base + 1)
+        cache.compact(keeping: path, offset: base + 1, startingAt: base + 1)
     }
 }

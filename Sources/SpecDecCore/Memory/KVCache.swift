@@ -47,11 +47,13 @@ public struct KVCache {
         length = newLength
     }
 
-    /// Moves slots `from` to the end (in order) so they follow slot `start - 1`; used to
-    /// keep an accepted path of a draft tree. `from` must be ascending and >= start.
-    public mutating func compact(keeping from: [Int], startingAt start: Int) {
-        for (offset, source) in from.enumerated() where source != start + offset {
-            let destination = start + offset
+    /// Moves slots `offset + from[i]` (in order) so they follow slot `start - 1`; used to
+    /// keep an accepted path of a draft tree (node indices, `offset` the first node's slot).
+    /// The slots must be ascending and >= start.
+    public mutating func compact(keeping from: [Int], offset: Int = 0, startingAt start: Int) {
+        for i in from.indices where offset + from[i] != start + i {
+            let source = offset + from[i]
+            let destination = start + i
             for layer in 0..<layerCount {
                 (keys(layer: layer) + destination * width).update(from: keys(layer: layer) + source * width, count: width)
                 (values(layer: layer) + destination * width).update(from: values(layer: layer) + source * width, count: width)

@@ -56,10 +56,17 @@ public struct GenerationStats: Sendable {
         sampleSeconds += other.sampleSeconds
     }
 
-    mutating func recordDraft(depths: [Int], accepted: Int) {
-        draftedTokens += depths.count
+    /// Makes room for drafts up to `depth` deep, so that recording them allocates nothing.
+    mutating func reserveDraftDepths(_ depth: Int) {
+        draftedAtDepth.reserveCapacity(depth)
+        acceptedAtDepth.reserveCapacity(depth)
+    }
+
+    mutating func recordDraft(_ draft: Draft, accepted: Int) {
+        draftedTokens += draft.count
         acceptedTokens += accepted
-        for d in depths {
+        for i in 0..<draft.count {
+            let d = draft.depth(i)
             while draftedAtDepth.count < d { draftedAtDepth.append(0); acceptedAtDepth.append(0) }
             draftedAtDepth[d - 1] += 1
         }

@@ -10,8 +10,8 @@ extension AcceptanceOutcome {
     /// were output (accepted drafts past a stop are not: the statistics leave them out).
     func emit(of draft: Draft, _ emit: (Int32) -> Bool) -> (goOn: Bool, emittedDrafts: Int) {
         var goOn = true, emittedDrafts = 0
-        for node in path where goOn {
-            goOn = emit(draft.tokens[node])
+        for i in path.indices where goOn {
+            goOn = emit(draft.tokens[path[i]])
             emittedDrafts += 1
         }
         return (goOn && emit(next), emittedDrafts)
@@ -43,23 +43,35 @@ public protocol AcceptanceRule {
 extension AcceptanceInput {
     func row(_ r: Int) -> UnsafeMutablePointer<Float> { logits + r * vocabSize }
 
-    /// The history seen by the row after `path` (for the repetition penalty).
-    func history(along path: [Int], of draft: Draft) -> [Int32] {
-        history + path.map { draft.tokens[$0] }
+    /// Runs `body` with the history seen by the row after `path`: the input's own history
+    /// when the sampler has no repetition penalty (which is all the history is for), else a
+    /// copy extended with the path's tokens.
+    func withHistory<R>(along path: [Int], of draft: Draft, sampler: Sampler, _ body: (UnsafeBufferPointer<Int32>) -> R) -> R {
+        guard sampler.penalizesRepetition, !path.isEmpty else { return history.withUnsafeBufferPointer(body) }
+        return (history + path.map { draft.tokens[$0] }).withUnsafeBufferPointer(body)
     }
 }
 
 /// Walks a draft level by level: at each node, the first child whose token `approves`
-/// is accepted; when none is, `fallback` names the appended token.
-func walkDraft(_ draft: Draft, _ input: AcceptanceInput, sampler: Sampler,
+/// is accepted; when none is, the row's argmax is appended. `path` is the rule's own
+/// buffer, refilled each round (the outcome shares it until the next).
+func walkDraft(_ draft: Draft, _ input: AcceptanceInput, sampler: Sampler, path: inout [Int],
                approves: (_ row: UnsafeMutablePointer<Float>, _ token: Int32) -> Bool) -> AcceptanceOutcome {
-    var path: [Int] = []
+    path.removeAll(keepingCapacity: true)
+    path.reserveCapacity(draft.count)
     var node = -1
     while true {
         let row = input.row(node + 1)
-        let history = input.history(along: path, of: draft)
-        history.withUnsafeBufferPointer { sampler.applyRepetitionPenalty(row, history: $0.baseAddress!, count: $0.count) }
-        if let child = draft.children(of: node).first(where: { approves(row, draft.tokens[$0]) }) {
+        input.withHistory(along: path, of: draft, sampler: sampler) {
+            sampler.applyRepetitionPenalty(row, history: $0.baseAddress!, count: $0.count)
+        }
+        // Children follow their parent in node order.
+        var accepted: Int?
+        for child in (node + 1)..<draft.count where draft.parents[child] == Int32(node) && approves(row, draft.tokens[child]) {
+            accepted = child
+            break
+        }
+        if let child = accepted {
             path.append(child)
             node = child
             continue

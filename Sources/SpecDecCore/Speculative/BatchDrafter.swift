@@ -10,4 +10,12 @@ public protocol BatchDrafter: Drafter {
     func propose(sequences ids: [Int], contexts: [DraftContext], maxTokens: [Int], into drafts: inout [Draft]) throws(SpecDecError)
     /// Forgets sequence `id`.
     func endSequence(_ id: Int)
+    /// Called once before a batched call's first round: at most `sequences` at once, each
+    /// reaching at most `tokensPerSequence` tokens. A drafter sizes its scratch here, so
+    /// that its rounds allocate nothing.
+    func reserve(sequences: Int, tokensPerSequence: Int) throws(SpecDecError)
+}
+
+extension BatchDrafter {
+    public func reserve(sequences: Int, tokensPerSequence: Int) throws(SpecDecError) {}
 }

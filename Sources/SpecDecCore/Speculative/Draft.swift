@@ -17,7 +17,7 @@ public struct Draft {
     public var isEmpty: Bool { tokens.isEmpty }
 
     public var isChain: Bool {
-        for (i, p) in parents.enumerated() where p != Int32(i - 1) { return false }
+        for i in parents.indices where parents[i] != Int32(i - 1) { return false }
         return true
     }
 
@@ -25,6 +25,12 @@ public struct Draft {
         tokens.removeAll(keepingCapacity: true)
         parents.removeAll(keepingCapacity: true)
         distributions = nil
+    }
+
+    /// Makes room for `count` nodes, so that drafting up to that many allocates nothing.
+    public mutating func reserveCapacity(_ count: Int) {
+        tokens.reserveCapacity(count)
+        parents.reserveCapacity(count)
     }
 
     public mutating func appendChain(_ token: Int32) {
@@ -39,9 +45,6 @@ public struct Draft {
         while p >= 0 { d += 1; p = Int(parents[p]) }
         return d
     }
-
-    /// Every node's depth, in node order.
-    public var depths: [Int] { (0..<count).map(depth) }
 
     /// Children of `node` (-1 for the roots), in proposal order.
     public func children(of node: Int) -> [Int] {
@@ -73,11 +76,11 @@ public struct Draft {
     public func problem(vocabSize vocab: Int, maxTokens: Int) -> String? {
         if tokens.count > maxTokens { return "the drafter returned \(tokens.count) tokens, more than the \(maxTokens) asked for" }
         if parents.count != tokens.count { return "the drafter returned \(parents.count) parent indices for \(tokens.count) tokens" }
-        for (i, t) in tokens.enumerated() where t < 0 || Int(t) >= vocab {
-            return "the drafter returned token id \(t) at index \(i), outside the vocabulary [0, \(vocab))"
+        for i in tokens.indices where tokens[i] < 0 || Int(tokens[i]) >= vocab {
+            return "the drafter returned token id \(tokens[i]) at index \(i), outside the vocabulary [0, \(vocab))"
         }
-        for (i, p) in parents.enumerated() where p < -1 || Int(p) >= i {
-            return "the drafter returned parent \(p) for node \(i); parents must precede their children"
+        for i in parents.indices where parents[i] < -1 || Int(parents[i]) >= i {
+            return "the drafter returned parent \(parents[i]) for node \(i); parents must precede their children"
         }
         if let q = distributions, q.count != tokens.count * vocab {
             return "the drafter returned \(q.count) draft probabilities for \(tokens.count) tokens × \(vocab)"

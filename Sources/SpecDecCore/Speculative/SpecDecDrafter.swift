@@ -8,6 +8,11 @@ public final class SpecDecDrafter: BatchDrafter {
     /// The sources of a batched call's sequences, by id.
     private var encodedSequences: [Int: SpecDrafterModel.EncodedSource] = [:]
     private let pool: ThreadPool?
+    /// The drafter's activations, and a round's requests and which sequences they draft
+    /// for: reused from round to round.
+    private let workspace: SpecDrafterWorkspace
+    private var requests: [SpecDrafterModel.DraftRequest] = []
+    private var drafted: [Int] = []
 
     /// - requestedLength: the draft length asked for; it must be the k the drafter was
     ///   trained with (its mask slots are positional).
@@ -23,37 +28,51 @@ public final class SpecDecDrafter: BatchDrafter {
         }
         self.model = model
         self.pool = pool
+        workspace = try SpecDrafterWorkspace(config: c)
     }
 
     public func begin(context: DraftContext) throws(SpecDecError) {
-        encoded = try model.encode(Array(context.source), pool: pool)
+        encoded = try model.encode(Array(context.source), pool: pool, workspace: workspace)
     }
 
     public func propose(context: DraftContext, maxTokens: Int, into draft: inout Draft) throws(SpecDecError) {
         guard let encoded, let request = request(encoded, context: context, maxTokens: maxTokens) else { return }
-        let logits = try model.draftLogits([request], k: model.config.blockSize, pool: pool)
+        requests.removeAll(keepingCapacity: true)
+        requests.append(request)
+        let logits = try model.draftLogits(requests, k: model.config.blockSize, pool: pool, workspace: workspace)
         appendDraft(logits, slot: 0, maxTokens: maxTokens, into: &draft)
     }
 
+    public func reserve(sequences: Int, tokensPerSequence: Int) throws(SpecDecError) {
+        let k = model.config.blockSize
+        try workspace.reserve(rows: sequences * min(model.config.maxPositions, tokensPerSequence + k), slots: sequences * k,
+                              sequences: sequences)
+        requests.reserveCapacity(sequences)
+        drafted.reserveCapacity(sequences)
+    }
+
     public func beginSequence(_ id: Int, context: DraftContext) throws(SpecDecError) {
-        encodedSequences[id] = try model.encode(Array(context.source), pool: pool)
+        encodedSequences[id] = try model.encode(Array(context.source), pool: pool, workspace: workspace)
     }
 
     public func endSequence(_ id: Int) { encodedSequences[id] = nil }
 
     /// One decoder pass drafts for every sequence that has room.
     public func propose(sequences ids: [Int], contexts: [DraftContext], maxTokens: [Int], into drafts: inout [Draft]) throws(SpecDecError) {
-        var requests: [SpecDrafterModel.DraftRequest] = []
-        var drafted: [Int] = []
-        for (i, id) in ids.enumerated() {
-            guard let encoded = encodedSequences[id],
+        requests.removeAll(keepingCapacity: true)
+        drafted.removeAll(keepingCapacity: true)
+        for i in ids.indices {
+            guard let encoded = encodedSequences[ids[i]],
                   let request = request(encoded, context: contexts[i], maxTokens: maxTokens[i]) else { continue }
             requests.append(request)
             drafted.append(i)
         }
         guard !requests.isEmpty else { return }
-        let logits = try model.draftLogits(requests, k: model.config.blockSize, pool: pool)
-        for (slot, i) in drafted.enumerated() { appendDraft(logits, slot: slot, maxTokens: maxTokens[i], into: &drafts[i]) }
+        let logits = try model.draftLogits(requests, k: model.config.blockSize, pool: pool, workspace: workspace)
+        for slot in drafted.indices {
+            let i = drafted[slot]
+            appendDraft(logits, slot: slot, maxTokens: maxTokens[i], into: &drafts[i])
+        }
     }
 
     /// What the drafter runs for `context`: its verified prefix after the start token
@@ -62,17 +81,17 @@ public final class SpecDecDrafter: BatchDrafter {
     private func request(_ encoded: SpecDrafterModel.EncodedSource, context: DraftContext, maxTokens: Int) -> SpecDrafterModel.DraftRequest? {
         guard maxTokens > 0 else { return nil }
         // The decoder input after the start token is the verified prefix (no BOS).
-        let prefix = Array(context.tokens.dropFirst())
+        guard let first = context.tokens.baseAddress, context.tokens.count >= 1 else { return nil }
+        let prefix = UnsafeBufferPointer(start: first + 1, count: context.tokens.count - 1)
         guard prefix.count + model.config.blockSize <= model.config.maxPositions else { return nil }
         return .init(source: encoded, prefix: prefix)
     }
 
     /// The argmax tokens of request `slot`'s mask slots, at most `maxTokens`.
-    private func appendDraft(_ logits: [Float], slot: Int, maxTokens: Int, into draft: inout Draft) {
+    private func appendDraft(_ logits: UnsafePointer<Float>, slot: Int, maxTokens: Int, into draft: inout Draft) {
         let k = model.config.blockSize, vocab = model.config.vocabSize
         for i in 0..<min(k, maxTokens) {
-            let token = logits.withUnsafeBufferPointer { VectorOps.argmax($0.baseAddress! + (slot * k + i) * vocab, count: vocab) }
-            draft.appendChain(Int32(token))
+            draft.appendChain(Int32(VectorOps.argmax(logits + (slot * k + i) * vocab, count: vocab)))
         }
     }
 }

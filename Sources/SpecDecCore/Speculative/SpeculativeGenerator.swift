@@ -144,7 +144,7 @@ public final class SpeculativeGenerator {
             }
             drafter.accepted(path: outcome.path, of: draft, next: outcome.next)
             let (goOn, emittedDrafts) = outcome.emit(of: draft, emit)
-            stats.recordDraft(depths: draft.depths, accepted: emittedDrafts)
+            stats.recordDraft(draft, accepted: emittedDrafts)
             schedule.record(drafted: draft.count, accepted: outcome.path.count, produced: outcome.path.count + 1,
                             seconds: Clock.now() - roundStart)
             pending = outcome.next

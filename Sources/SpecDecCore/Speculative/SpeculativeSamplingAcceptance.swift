@@ -7,6 +7,8 @@
 public struct SpeculativeSamplingAcceptance: AcceptanceRule {
     private var p: [Float] = []
     private var residual: [Float] = []
+    /// The accepted nodes, refilled each round (the outcome shares it until the next).
+    private var path: [Int] = []
 
     public init() {}
 
@@ -18,12 +20,12 @@ public struct SpeculativeSamplingAcceptance: AcceptanceRule {
             p = [Float](repeating: 0, count: vocab)
             residual = p
         }
-        var path: [Int] = []
+        path.removeAll(keepingCapacity: true)
+        path.reserveCapacity(draft.count)
         for i in 0...draft.count {
             let row = input.row(i)
-            let history = input.history(along: path, of: draft)
             p.withUnsafeMutableBufferPointer { target in
-                history.withUnsafeBufferPointer { h in
+                input.withHistory(along: path, of: draft, sampler: sampler) { h in
                     sampler.distribution(row, history: h.baseAddress!, historyCount: h.count, into: target.baseAddress!)
                 }
             }

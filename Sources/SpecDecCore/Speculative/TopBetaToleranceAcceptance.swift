@@ -5,6 +5,7 @@
 public struct TopBetaToleranceAcceptance: AcceptanceRule {
     public var beta: Int
     public var tau: Float
+    private var path: [Int] = []
 
     public init(beta: Int, tau: Float) {
         self.beta = beta
@@ -15,7 +16,7 @@ public struct TopBetaToleranceAcceptance: AcceptanceRule {
 
     public mutating func accept(_ draft: Draft, _ input: AcceptanceInput, sampler: inout Sampler) -> AcceptanceOutcome {
         let vocab = input.vocabSize, beta = beta, tau = tau
-        return walkDraft(draft, input, sampler: sampler) { row, token in
+        return walkDraft(draft, input, sampler: sampler, path: &path) { row, token in
             let value = row[Int(token)]
             var rank = 0
             var top = -Float.infinity

@@ -84,19 +84,36 @@ public final class SpecDrafterModel: @unchecked Sendable {
         copyQueries = queries
     }
 
-    /// The encoded source: encoder output H, token embeddings e and e + positions, [S][d],
-    /// and every decoder layer's cross-attention keys and values (fixed for the request).
-    public struct EncodedSource {
-        public var length: Int
-        var output: [Float]
-        var embeddings: [Float]
-        var embeddingsWithPositions: [Float]
-        var crossKeys: [[Float]]
-        var crossValues: [[Float]]
+    /// The encoded source: token embeddings e and e + positions, [S][d], and every decoder
+    /// layer's cross-attention keys and values (fixed for the request), in one allocation
+    /// made when the sequence starts.
+    public final class EncodedSource {
+        public let length: Int
+        private let hiddenSize: Int
+        private let storage: UnsafeMutablePointer<Float>
+
+        init(length: Int, hiddenSize: Int, decoderLayers: Int) {
+            self.length = length
+            self.hiddenSize = hiddenSize
+            storage = .allocate(capacity: (2 + 2 * decoderLayers) * length * hiddenSize)
+        }
+
+        deinit { storage.deallocate() }
+
+        private func part(_ i: Int) -> UnsafeMutablePointer<Float> { storage + i * length * hiddenSize }
+        var embeddings: UnsafeMutablePointer<Float> { part(0) }
+        var embeddingsWithPositions: UnsafeMutablePointer<Float> { part(1) }
+        func crossKeys(_ layer: Int) -> UnsafeMutablePointer<Float> { part(2 + 2 * layer) }
+        func crossValues(_ layer: Int) -> UnsafeMutablePointer<Float> { part(3 + 2 * layer) }
     }
 
     /// - pool: threads for the projections (nil: the calling thread alone).
     public func encode(_ source: [Int32], pool: ThreadPool? = nil) throws(SpecDecError) -> EncodedSource {
+        try encode(source, pool: pool, workspace: SpecDrafterWorkspace(config: config))
+    }
+
+    /// Encodes `source` with `workspace`'s activations.
+    public func encode(_ source: [Int32], pool: ThreadPool?, workspace: SpecDrafterWorkspace) throws(SpecDecError) -> EncodedSource {
         let c = config, d = c.hiddenSize, n = source.count
         guard n >= 1 else { throw .invalidArgument("the drafter needs a source of at least one token") }
         guard n <= c.maxPositions else {
@@ -105,41 +122,50 @@ public final class SpecDrafterModel: @unchecked Sendable {
         if let bad = source.first(where: { $0 < 0 || Int($0) >= c.vocabSize }) {
             throw .init(.tokenOutOfRange, "source token \(bad) is outside the drafter's vocabulary [0, \(c.vocabSize))")
         }
-        var e = [Float](repeating: 0, count: n * d)
-        var x = e
+        try workspace.reserve(rows: n, slots: 0)
+        let encoded = EncodedSource(length: n, hiddenSize: d, decoderLayers: decoderLayers.count)
+        let x = workspace.buffers.x, e = encoded.embeddings
         for j in 0..<n {
             let row = embedding[Int(source[j])], pos = encoderPositions[j + c.positionOffset]
             for i in 0..<d { e[j * d + i] = row[i]; x[j * d + i] = row[i] + pos[i] }
         }
-        let withPositions = x
+        encoded.embeddingsWithPositions.update(from: x, count: n * d)
+        workspace.segments.removeAll(keepingCapacity: true)
+        workspace.segments.append(0..<n)
         for layer in encoderLayers {
-            selfAttention(&x, segments: [0..<n], layer.attention, heads: c.encoderHeadCount, pool: pool)
-            normalize(&x, count: n, layer.norm1)
-            feedForward(&x, count: n, layer.ffn, width: c.encoderFeedForwardSize, pool: pool)
-            normalize(&x, count: n, layer.norm2)
+            selfAttention(x, rows: n, layer.attention, heads: c.encoderHeadCount, workspace: workspace, pool: pool)
+            normalize(x, rows: n, layer.norm1)
+            feedForward(x, rows: n, layer.ffn, width: c.encoderFeedForwardSize, workspace: workspace, pool: pool)
+            normalize(x, rows: n, layer.norm2)
         }
-        var keys: [[Float]] = [], values: [[Float]] = []
-        for layer in decoderLayers {
-            var k = [Float](repeating: 0, count: n * d), v = k
-            multiplyPair(x, count: n, layer.cross.wk, layer.cross.bk, into: &k, layer.cross.wv, layer.cross.bv, into: &v, pool: pool)
-            keys.append(k)
-            values.append(v)
+        for (l, layer) in decoderLayers.enumerated() {
+            projectPair(x, rows: n, layer.cross.wk, layer.cross.bk, into: encoded.crossKeys(l), layer.cross.wv, layer.cross.bv,
+                        into: encoded.crossValues(l), workspace: workspace, pool: pool)
         }
-        return EncodedSource(length: n, output: x, embeddings: e, embeddingsWithPositions: withPositions,
-                             crossKeys: keys, crossValues: values)
+        return encoded
     }
 
     /// Logits of the k mask slots after `prefix` ([k][V], row-major).
     public func draftLogits(_ source: EncodedSource, prefix: [Int32], k: Int, pool: ThreadPool? = nil) throws(SpecDecError) -> [Float] {
-        try draftLogits([DraftRequest(source: source, prefix: prefix)], k: k, pool: pool)
+        try prefix.withUnsafeBufferPointer { (p) throws(SpecDecError) in
+            try draftLogits([DraftRequest(source: source, prefix: p)], k: k, pool: pool)
+        }
     }
 
-    /// One sequence of a batched drafting pass: its encoded source and verified prefix.
+    /// `draftLogits(_:k:pool:workspace:)` with a workspace of its own, the logits copied out.
+    public func draftLogits(_ requests: [DraftRequest], k: Int, pool: ThreadPool? = nil) throws(SpecDecError) -> [Float] {
+        let workspace = try SpecDrafterWorkspace(config: config)
+        let logits = try draftLogits(requests, k: k, pool: pool, workspace: workspace)
+        return Array(UnsafeBufferPointer(start: logits, count: requests.count * k * config.vocabSize))
+    }
+
+    /// One sequence of a batched drafting pass: its encoded source and verified prefix
+    /// (read during the call only).
     public struct DraftRequest {
         public var source: EncodedSource
-        public var prefix: [Int32]
+        public var prefix: UnsafeBufferPointer<Int32>
 
-        public init(source: EncodedSource, prefix: [Int32]) {
+        public init(source: EncodedSource, prefix: UnsafeBufferPointer<Int32>) {
             self.source = source
             self.prefix = prefix
         }
@@ -147,39 +173,44 @@ public final class SpecDrafterModel: @unchecked Sendable {
 
     /// Drafts for several sequences in one decoder pass: their rows (prefix, then k mask
     /// slots) are stacked, so every projection runs once over all of them, while attention
-    /// stays inside each sequence and reads its own source. Returns [requests.count · k][V]:
-    /// request i's slots are rows i·k ..< (i + 1)·k, each computed exactly as drafting for
-    /// that request alone computes it (the kernels sum a row the same way whatever the row count).
-    public func draftLogits(_ requests: [DraftRequest], k: Int, pool: ThreadPool? = nil) throws(SpecDecError) -> [Float] {
+    /// stays inside each sequence and reads its own source. Returns [requests.count · k][V]
+    /// in `workspace` (valid until its next pass): request i's slots are rows i·k ..< (i + 1)·k,
+    /// each computed exactly as drafting for that request alone computes it (the kernels sum
+    /// a row the same way whatever the row count).
+    public func draftLogits(_ requests: [DraftRequest], k: Int, pool: ThreadPool?,
+                            workspace: SpecDrafterWorkspace) throws(SpecDecError) -> UnsafePointer<Float> {
         let c = config, d = c.hiddenSize
         guard k >= 1 else { throw .invalidArgument("the drafter needs at least one slot") }
-        var segments: [Range<Int>] = []
+        // Index loops throughout: an unoptimised build allocates for a for-in over an array,
+        // and a drafting round allocates nothing.
         var rows = 0
-        for request in requests {
+        for r in requests.indices {
+            let request = requests[r]
             let t = request.prefix.count + k
             guard t <= c.maxPositions else {
                 throw .init(.capacity, "prefix (\(request.prefix.count)) plus \(k) slots exceed the drafter's \(c.maxPositions) positions")
             }
-            if let bad = request.prefix.first(where: { $0 < 0 || Int($0) >= c.vocabSize }) {
-                throw .init(.tokenOutOfRange, "token \(bad) is outside the drafter's vocabulary [0, \(c.vocabSize))")
+            for i in 0..<request.prefix.count where request.prefix[i] < 0 || Int(request.prefix[i]) >= c.vocabSize {
+                throw .init(.tokenOutOfRange, "token \(request.prefix[i]) is outside the drafter's vocabulary [0, \(c.vocabSize))")
             }
-            segments.append(rows..<(rows + t))
             rows += t
         }
-        // Positions r_t, and the input: prefix embeddings, then the soft copy of the source
-        // embeddings for the mask slots.
-        var r = [Float](repeating: 0, count: rows * d)
-        var y = [Float](repeating: 0, count: rows * d)
-        for (request, segment) in zip(requests, segments) {
-            let source = request.source
-            var scores = [Float](repeating: 0, count: source.length)
+        try workspace.reserve(rows: rows, slots: requests.count * k)
+        workspace.segments.removeAll(keepingCapacity: true)
+        var start = 0
+        for r in requests.indices {
+            workspace.segments.append(start..<(start + requests[r].prefix.count + k))
+            start += requests[r].prefix.count + k
+        }
+        // The input: prefix embeddings, then the soft copy of the source embeddings for the
+        // mask slots.
+        let y = workspace.buffers.x, scores = workspace.buffers.scores
+        for r in requests.indices {
+            let request = requests[r], segment = workspace.segments[r], source = request.source
             for i in 0..<segment.count {
-                let out = (segment.lowerBound + i) * d
-                let position = decoderPositions[i + c.positionOffset]
-                for j in 0..<d { r[out + j] = position[j] }
+                let out = y + (segment.lowerBound + i) * d
                 if i < request.prefix.count {
-                    let row = embedding[Int(request.prefix[i])]
-                    for j in 0..<d { y[out + j] = row[j] }
+                    out.update(from: embedding[Int(request.prefix[i])], count: d)
                     continue
                 }
                 for s in 0..<source.length {
@@ -187,150 +218,138 @@ public final class SpecDrafterModel: @unchecked Sendable {
                     for j in 0..<d { dot += copyQueries[i * d + j] * source.embeddingsWithPositions[s * d + j] }
                     scores[s] = dot
                 }
-                scores.withUnsafeMutableBufferPointer { VectorOps.softmax($0.baseAddress!, count: source.length) }
+                VectorOps.softmax(scores, count: source.length)
+                out.update(repeating: 0, count: d)
                 for s in 0..<source.length {
                     let weight = scores[s]
-                    for j in 0..<d { y[out + j] += weight * source.embeddings[s * d + j] }
+                    for j in 0..<d { out[j] += weight * source.embeddings[s * d + j] }
                 }
             }
         }
-        for (l, layer) in decoderLayers.enumerated() {
-            for i in 0..<(rows * d) { y[i] += r[i] }
-            selfAttention(&y, segments: segments, layer.selfAttention, heads: c.decoderHeadCount, pool: pool)
-            normalize(&y, count: rows, layer.norm1)
-            crossAttention(&y, segments: segments, sources: requests.map(\.source), layer: l, layer.cross,
-                           heads: c.decoderHeadCount, pool: pool)
-            normalize(&y, count: rows, layer.norm2)
-            feedForward(&y, count: rows, layer.ffn, width: c.decoderFeedForwardSize, pool: pool)
-            normalize(&y, count: rows, layer.norm3)
+        for l in decoderLayers.indices {
+            let layer = decoderLayers[l]
+            // Positions r_t are added before every layer.
+            for r in requests.indices {
+                let segment = workspace.segments[r]
+                for i in 0..<segment.count {
+                    let row = y + (segment.lowerBound + i) * d, position = decoderPositions[i + c.positionOffset]
+                    for j in 0..<d { row[j] += position[j] }
+                }
+            }
+            selfAttention(y, rows: rows, layer.selfAttention, heads: c.decoderHeadCount, workspace: workspace, pool: pool)
+            normalize(y, rows: rows, layer.norm1)
+            workspace.clearAttention()
+            for r in requests.indices {
+                let source = requests[r].source
+                workspace.attend(keys: source.crossKeys(l), values: source.crossValues(l), count: source.length)
+            }
+            crossAttention(y, rows: rows, layer.cross, heads: c.decoderHeadCount, workspace: workspace, pool: pool)
+            normalize(y, rows: rows, layer.norm2)
+            feedForward(y, rows: rows, layer.ffn, width: c.decoderFeedForwardSize, workspace: workspace, pool: pool)
+            normalize(y, rows: rows, layer.norm3)
         }
-        var slots = [Float](repeating: 0, count: requests.count * k * d)
-        for (i, segment) in segments.enumerated() {
-            let first = (segment.upperBound - k) * d
-            for j in 0..<(k * d) { slots[i * k * d + j] = y[first + j] }
+        let slots = workspace.buffers.slots
+        for r in requests.indices {
+            (slots + r * k * d).update(from: y + (workspace.segments[r].upperBound - k) * d, count: k * d)
         }
-        var logits = [Float](repeating: 0, count: requests.count * k * c.vocabSize)
-        multiply(slots, count: requests.count * k, outputProjection, bias: nil, into: &logits, pool: pool)
-        return logits
+        let logits = workspace.buffers.logits
+        project(slots, rows: requests.count * k, outputProjection, bias: nil, into: logits, workspace: workspace, pool: pool)
+        return UnsafePointer(logits)
     }
 
     // MARK: - Layers
 
-    /// y = x · Wᵀ + b for `count` rows of x.
-    private func multiply(_ x: [Float], count: Int, _ w: LinearWeight, bias: Matrix?, into y: inout [Float], pool: ThreadPool?) {
-        x.withUnsafeBufferPointer { xb in
-            y.withUnsafeMutableBufferPointer { yb in
-                if let pool {
-                    pool.project(x: xb.baseAddress!, xStride: w.columns, tokens: count,
-                                 Projection(w, bias: bias?.pointer, output: yb.baseAddress!, outputStride: w.rows))
-                } else {
-                    MatrixMultiply.multiply(w, bias: bias?.pointer, x: xb.baseAddress!, xStride: w.columns, tokens: count,
-                                            y: yb.baseAddress!, yStride: w.rows, rows: 0..<w.rows, scratch: ActivationScratch())
-                }
-            }
+    /// y = x · Wᵀ + b for `rows` rows of x.
+    private func project(_ x: UnsafePointer<Float>, rows: Int, _ w: LinearWeight, bias: Matrix?, into y: UnsafeMutablePointer<Float>,
+                         workspace: SpecDrafterWorkspace, pool: ThreadPool?) {
+        if let pool {
+            pool.project(x: x, xStride: w.columns, tokens: rows, Projection(w, bias: bias?.pointer, output: y, outputStride: w.rows))
+        } else {
+            MatrixMultiply.multiply(w, bias: bias?.pointer, x: x, xStride: w.columns, tokens: rows, y: y, yStride: w.rows,
+                                    rows: 0..<w.rows, scratch: workspace.scratch)
         }
     }
 
     /// Two projections of the same x (keys and values) in one dispatch.
-    private func multiplyPair(_ x: [Float], count: Int, _ w1: LinearWeight, _ b1: Matrix, into y1: inout [Float],
-                              _ w2: LinearWeight, _ b2: Matrix, into y2: inout [Float], pool: ThreadPool?) {
+    private func projectPair(_ x: UnsafePointer<Float>, rows: Int, _ w1: LinearWeight, _ b1: Matrix, into y1: UnsafeMutablePointer<Float>,
+                             _ w2: LinearWeight, _ b2: Matrix, into y2: UnsafeMutablePointer<Float>,
+                             workspace: SpecDrafterWorkspace, pool: ThreadPool?) {
         guard let pool else {
-            multiply(x, count: count, w1, bias: b1, into: &y1, pool: nil)
-            multiply(x, count: count, w2, bias: b2, into: &y2, pool: nil)
+            project(x, rows: rows, w1, bias: b1, into: y1, workspace: workspace, pool: nil)
+            project(x, rows: rows, w2, bias: b2, into: y2, workspace: workspace, pool: nil)
             return
         }
-        x.withUnsafeBufferPointer { xb in
-            y1.withUnsafeMutableBufferPointer { o1 in
-                y2.withUnsafeMutableBufferPointer { o2 in
-                    pool.project(x: xb.baseAddress!, xStride: w1.columns, tokens: count,
-                                 Projection(w1, bias: b1.pointer, output: o1.baseAddress!, outputStride: w1.rows),
-                                 Projection(w2, bias: b2.pointer, output: o2.baseAddress!, outputStride: w2.rows))
-                }
-            }
-        }
+        pool.project(x: x, xStride: w1.columns, tokens: rows,
+                     Projection(w1, bias: b1.pointer, output: y1, outputStride: w1.rows),
+                     Projection(w2, bias: b2.pointer, output: y2, outputStride: w2.rows))
     }
 
-    /// Bidirectional attention of every query row of each segment over that segment's keys
-    /// (self-attention: the same rows; cross-attention: keys[i] of segment i's source).
-    private func attend(queries: [Float], segments: [Range<Int>], keys: (Int) -> UnsafePointer<Float>,
-                        values: (Int) -> UnsafePointer<Float>, keyCounts: (Int) -> Int, heads: Int) -> [Float] {
+    /// Bidirectional attention of every query row of each of `workspace.segments` over the
+    /// keys its sequence attends to (`workspace.attentionKeys`: self-attention, the same
+    /// rows; cross-attention, its source), into `workspace.buffers.mixed`.
+    private func attend(queries q: UnsafePointer<Float>, heads: Int, workspace: SpecDrafterWorkspace) {
         let d = config.hiddenSize, hd = d / heads
-        var out = [Float](repeating: 0, count: queries.count)
-        var scores = [Float](repeating: 0, count: segments.indices.map(keyCounts).max() ?? 0)
-        queries.withUnsafeBufferPointer { q in
-            out.withUnsafeMutableBufferPointer { o in
-                scores.withUnsafeMutableBufferPointer { s in
-                    for (i, segment) in segments.enumerated() {
-                        let k = keys(i), v = values(i), keyCount = keyCounts(i)
-                        for t in segment {
-                            for h in 0..<heads {
-                                // Every key is visible: bidirectional attention.
-                                SpecDecCore.Attention.attend(
-                                    query: q.baseAddress! + t * d + h * hd, keys: k + h * hd, values: v + h * hd, stride: d, headDim: hd,
-                                    visibility: .init(cached: 0..<keyCount, batchStart: 0, batchIndex: 0, batchCount: 0, batchMask: nil),
-                                    scores: s.baseAddress!, out: o.baseAddress! + t * d + h * hd)
-                            }
-                        }
-                    }
+        let out = workspace.buffers.mixed, scores = workspace.buffers.scores
+        for i in workspace.segments.indices {
+            let segment = workspace.segments[i], keyCount = workspace.keyCounts[i]
+            let k = workspace.attentionKeys[i], v = workspace.attentionValues[i]
+            for t in segment {
+                for h in 0..<heads {
+                    // Every key is visible: bidirectional attention.
+                    SpecDecCore.Attention.attend(
+                        query: q + t * d + h * hd, keys: k + h * hd, values: v + h * hd, stride: d, headDim: hd,
+                        visibility: .init(cached: 0..<keyCount, batchStart: 0, batchIndex: 0, batchCount: 0, batchMask: nil),
+                        scores: scores, out: out + t * d + h * hd)
                 }
             }
         }
-        return out
     }
 
-    private func selfAttention(_ x: inout [Float], segments: [Range<Int>], _ a: Attention, heads: Int, pool: ThreadPool?) {
-        let d = config.hiddenSize, count = x.count / d
-        var q = [Float](repeating: 0, count: count * d), k = q, v = q
-        multiply(x, count: count, a.wq, bias: a.bq, into: &q, pool: pool)
-        multiplyPair(x, count: count, a.wk, a.bk, into: &k, a.wv, a.bv, into: &v, pool: pool)
-        let mixed = k.withUnsafeBufferPointer { kb in
-            v.withUnsafeBufferPointer { vb in
-                attend(queries: q, segments: segments, keys: { kb.baseAddress! + segments[$0].lowerBound * d },
-                       values: { vb.baseAddress! + segments[$0].lowerBound * d }, keyCounts: { segments[$0].count }, heads: heads)
-            }
+    private func selfAttention(_ x: UnsafeMutablePointer<Float>, rows: Int, _ a: Attention, heads: Int,
+                               workspace: SpecDrafterWorkspace, pool: ThreadPool?) {
+        let d = config.hiddenSize, b = workspace.buffers
+        project(x, rows: rows, a.wq, bias: a.bq, into: b.q, workspace: workspace, pool: pool)
+        projectPair(x, rows: rows, a.wk, a.bk, into: b.k, a.wv, a.bv, into: b.v, workspace: workspace, pool: pool)
+        workspace.clearAttention()
+        for i in workspace.segments.indices {
+            let segment = workspace.segments[i]
+            workspace.attend(keys: b.k + segment.lowerBound * d, values: b.v + segment.lowerBound * d, count: segment.count)
         }
-        addProjection(of: mixed, to: &x, count: count, a, pool: pool)
+        attend(queries: b.q, heads: heads, workspace: workspace)
+        addProjection(to: x, rows: rows, a, workspace: workspace, pool: pool)
     }
 
-    private func crossAttention(_ x: inout [Float], segments: [Range<Int>], sources: [EncodedSource], layer l: Int,
-                                _ a: Attention, heads: Int, pool: ThreadPool?) {
-        let count = x.count / config.hiddenSize
-        var q = [Float](repeating: 0, count: x.count)
-        multiply(x, count: count, a.wq, bias: a.bq, into: &q, pool: pool)
-        let layerKeys = sources.map { $0.crossKeys[l] }, layerValues = sources.map { $0.crossValues[l] }
-        let all = Array(sources.indices)
-        let mixed = layerKeys.withElementBuffers(all) { keys in
-            layerValues.withElementBuffers(all) { values in
-                attend(queries: q, segments: segments, keys: { keys[$0].baseAddress! }, values: { values[$0].baseAddress! },
-                       keyCounts: { sources[$0].length }, heads: heads)
-            }
-        }
-        addProjection(of: mixed, to: &x, count: count, a, pool: pool)
+    /// Attention over each segment's source (set in `workspace`'s attention lists).
+    private func crossAttention(_ x: UnsafeMutablePointer<Float>, rows: Int, _ a: Attention, heads: Int,
+                                workspace: SpecDrafterWorkspace, pool: ThreadPool?) {
+        let b = workspace.buffers
+        project(x, rows: rows, a.wq, bias: a.bq, into: b.q, workspace: workspace, pool: pool)
+        attend(queries: b.q, heads: heads, workspace: workspace)
+        addProjection(to: x, rows: rows, a, workspace: workspace, pool: pool)
     }
 
-    /// x += attention output · W_oᵀ + b_o (the residual).
-    private func addProjection(of mixed: [Float], to x: inout [Float], count: Int, _ a: Attention, pool: ThreadPool?) {
-        var out = [Float](repeating: 0, count: count * config.hiddenSize)
-        multiply(mixed, count: count, a.wo, bias: a.bo, into: &out, pool: pool)
-        for i in 0..<x.count { x[i] += out[i] }
+    /// x += the attention output (`workspace.buffers.mixed`) · W_oᵀ + b_o (the residual).
+    private func addProjection(to x: UnsafeMutablePointer<Float>, rows: Int, _ a: Attention, workspace: SpecDrafterWorkspace,
+                               pool: ThreadPool?) {
+        let out = workspace.buffers.out
+        project(workspace.buffers.mixed, rows: rows, a.wo, bias: a.bo, into: out, workspace: workspace, pool: pool)
+        for i in 0..<(rows * config.hiddenSize) { x[i] += out[i] }
     }
 
-    private func normalize(_ x: inout [Float], count: Int, _ n: Norm) {
+    private func normalize(_ x: UnsafeMutablePointer<Float>, rows: Int, _ n: Norm) {
         let d = config.hiddenSize
-        x.withUnsafeMutableBufferPointer { b in
-            for t in 0..<count {
-                let row = b.baseAddress! + t * d
-                VectorOps.layerNorm(row, weight: n.weight.pointer, bias: n.bias.pointer, epsilon: config.normEpsilon, count: d, out: row)
-            }
+        for t in 0..<rows {
+            let row = x + t * d
+            VectorOps.layerNorm(row, weight: n.weight.pointer, bias: n.bias.pointer, epsilon: config.normEpsilon, count: d, out: row)
         }
     }
 
-    private func feedForward(_ x: inout [Float], count: Int, _ f: FeedForward, width: Int, pool: ThreadPool?) {
-        var hidden = [Float](repeating: 0, count: count * width)
-        multiply(x, count: count, f.up, bias: f.upBias, into: &hidden, pool: pool)
-        for i in 0..<hidden.count { let v = hidden[i]; hidden[i] = 0.5 * v * (1 + erff(v * 0.70710678118654752)) }
-        var out = [Float](repeating: 0, count: count * config.hiddenSize)
-        multiply(hidden, count: count, f.down, bias: f.downBias, into: &out, pool: pool)
-        for i in 0..<x.count { x[i] += out[i] }
+    private func feedForward(_ x: UnsafeMutablePointer<Float>, rows: Int, _ f: FeedForward, width: Int,
+                             workspace: SpecDrafterWorkspace, pool: ThreadPool?) {
+        let hidden = workspace.buffers.hidden, out = workspace.buffers.out
+        project(x, rows: rows, f.up, bias: f.upBias, into: hidden, workspace: workspace, pool: pool)
+        for i in 0..<(rows * width) { let v = hidden[i]; hidden[i] = 0.5 * v * (1 + erff(v * 0.70710678118654752)) }
+        project(hidden, rows: rows, f.down, bias: f.downBias, into: out, workspace: workspace, pool: pool)
+        for i in 0..<(rows * config.hiddenSize) { x[i] += out[i] }
     }
 }
