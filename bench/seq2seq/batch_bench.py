@@ -16,6 +16,9 @@ from a zero vector instead of <pad>'s row, so only then do both engines compute 
 model. libspecdec runs in-process through the Python bindings (libspecdec.so), CTranslate2
 through its Python package; each (engine, precision, threads) runs in a worker process of
 its own, one after another, so no two thread pools compete.
+SPECDEC_KERNEL_PATH=avx2 CT2_FORCE_CPU_ISA=AVX2 ONEDNN_MAX_CPU_ISA=AVX2 in the environment pins
+both engines to one instruction set (CTranslate2's own kernels, and the oneDNN GEMMs it uses on
+non-Intel CPUs); the report names what each ran.
 
   sentences/s  sentences / wall time of the whole translate_batch call (encoder included),
                median of --repeats after one warm-up call;
@@ -234,6 +237,16 @@ def libspecdec_version() -> str:
     return f"{specdec.version_string()} (commit {commit or 'unknown'})"
 
 
+def kernel_selection() -> str:
+    """Which instruction set each engine ran: SPECDEC_KERNEL_PATH and CT2_FORCE_CPU_ISA pin them."""
+    sys.path.insert(0, os.path.join(ROOT, "Bindings", "python"))
+    import specdec
+    ours = os.environ.get("SPECDEC_KERNEL_PATH") or f"{specdec.supported_kernel_paths()[-1]} (the fastest this CPU runs)"
+    theirs = os.environ.get("CT2_FORCE_CPU_ISA") or "its own dispatch"
+    gemm = os.environ.get("ONEDNN_MAX_CPU_ISA") or "its own dispatch"
+    return f"libspecdec path {ours}; CTranslate2 {theirs}, oneDNN {gemm}"
+
+
 def describe(model_dir: str) -> str:
     with open(os.path.join(model_dir, "config.json"), encoding="utf-8") as f:
         c = json.load(f)
@@ -250,6 +263,7 @@ def markdown(report: dict, args) -> str:
         f"- Machine: {cpu_model()}; {os.cpu_count()} logical CPUs; {cpu_flags_summary()}; RAM {mem_total_gib()}; "
         f"Linux {platform.release()}; Python {platform.python_version()}",
         f"- Versions: libspecdec {libspecdec_version()}; ctranslate2 {pkg_version('ctranslate2')}",
+        f"- Kernels: {kernel_selection()}",
         f"- Model: the shipped verifier ({describe(args.model)}) with its <pad> embedding row zeroed for both engines "
         f"(see the script's docstring); CTranslate2 converted at float32 and run with compute_type float32 / int8, "
         f"libspecdec with weights fp32 / int8.",

@@ -35,9 +35,11 @@ private struct Seq2SeqAttentionJob {
     var segmentStarts: UnsafePointer<Int32>?                // .segments: row t's source rows
     var segmentLengths: UnsafePointer<Int32>?
     var scores: UnsafeMutablePointer<Float>
-    var scoresStride: Int
+    var scoresStride: Int                                   // one thread's scores
+    var scoresPerHead: Int                                  // one head's, within them
     var output: UnsafeMutablePointer<Float> // [count][width]
-    var pairsPerChunk: Int
+    var everyHead = false                                   // chunks are rows (all heads), not (row, head) pairs
+    var unitsPerChunk = 0
 }
 
 extension ThreadPool {
@@ -48,7 +50,7 @@ extension ThreadPool {
             kind: .all, query: query, keys: keys, values: values, kvStride: kvStride, headCount: headCount,
             headDim: scratch.width / headCount, width: scratch.width, count: count, slots: slots, batchMask: nil,
             history: nil, historyStride: 0, historyLengths: nil, scores: scratch.scores, scoresStride: scratch.scoresStride,
-            output: output, pairsPerChunk: 0), work: count * slots)
+            scoresPerHead: scratch.scoresPerHead, output: output), work: count * slots)
     }
 
     /// Decoder self-attention over `cache` (whose slots cache.length ..< cache.length + count hold the new tokens).
@@ -58,7 +60,7 @@ extension ThreadPool {
             kind: .sequence, query: query, keys: cache.keys(layer: layer), values: cache.values(layer: layer),
             kvStride: cache.width, headCount: headCount, headDim: scratch.width / headCount, width: scratch.width,
             count: count, slots: cache.length, batchMask: nil, history: nil, historyStride: 0, historyLengths: nil,
-            scores: scratch.scores, scoresStride: scratch.scoresStride, output: output, pairsPerChunk: 0)
+            scores: scratch.scores, scoresStride: scratch.scoresStride, scoresPerHead: scratch.scoresPerHead, output: output)
         var work = count * (cache.length + count)
         switch mode {
         case .sequence(let mask):
@@ -127,65 +129,72 @@ extension ThreadPool {
             kind: kind, query: query, keys: keys, values: values, kvStride: scratch.width, headCount: headCount,
             headDim: scratch.width / headCount, width: scratch.width, count: count, slots: 0, batchMask: nil, history: nil,
             historyStride: 0, historyLengths: nil, scores: scratch.scores, scoresStride: scratch.scoresStride,
-            output: output, pairsPerChunk: 0)
+            scoresPerHead: scratch.scoresPerHead, output: output)
     }
 
     private func dispatchAttention(_ base: Seq2SeqAttentionJob, work: Int) {
         var job = base
-        let pairs = job.count * job.headCount
         let small = work * job.width < ThreadPool.parallelWorkThreshold
-        job.pairsPerChunk = small ? pairs : 1
-        run(chunks: small ? 1 : pairs, context: job) { raw, chunk, thread in
+        // Enough rows to keep every thread busy: one chunk per row, all heads at once (see
+        // Attention.attendEveryHead); otherwise one chunk per (row, head) pair.
+        job.everyHead = job.kind != .gathered && job.count >= 2 * threadCount
+        let units = job.everyHead ? job.count : job.count * job.headCount
+        job.unitsPerChunk = small ? units : 1
+        run(chunks: small ? 1 : units, context: job) { raw, chunk, thread in
             let job = raw.assumingMemoryBound(to: Seq2SeqAttentionJob.self).pointee
-            let pairs = job.count * job.headCount
+            let units = job.everyHead ? job.count : job.count * job.headCount
             let scores = job.scores + thread * job.scoresStride
-            for pair in (chunk * job.pairsPerChunk)..<min(pairs, (chunk + 1) * job.pairsPerChunk) {
-                let t = pair / job.headCount, h = pair % job.headCount
+            for unit in (chunk * job.unitsPerChunk)..<min(units, (chunk + 1) * job.unitsPerChunk) {
+                if job.everyHead {
+                    let t = unit, row = job.rowSource(t)
+                    Attention.attendEveryHead(query: job.query + t * job.width, keys: row.keys, values: row.values, stride: row.stride,
+                                              headCount: job.headCount, headDim: job.headDim, visibility: row.visibility,
+                                              scores: scores, scoresPerHead: job.scoresPerHead, out: job.output + t * job.width)
+                    continue
+                }
+                let t = unit / job.headCount, h = unit % job.headCount
                 let offset = h * job.headDim
                 let q = job.query + t * job.width + offset
                 let out = job.output + t * job.width + offset
-                switch job.kind {
-                case .all:
-                    Attention.attend(query: q, keys: job.keys + offset, values: job.values + offset, stride: job.kvStride,
-                                     headDim: job.headDim,
-                                     visibility: .init(cached: 0..<job.slots, batchStart: job.slots, batchIndex: t, batchCount: 0, batchMask: nil),
-                                     scores: scores, out: out)
-                case .segments:
-                    let first = Int(job.segmentStarts![t]), length = Int(job.segmentLengths![t])
-                    Attention.attend(query: q, keys: job.keys + first * job.kvStride + offset, values: job.values + first * job.kvStride + offset,
-                                     stride: job.kvStride, headDim: job.headDim,
-                                     visibility: .init(cached: 0..<length, batchStart: length, batchIndex: t, batchCount: 0, batchMask: nil),
-                                     scores: scores, out: out)
-                case .sequence:
-                    Attention.attend(query: q, keys: job.keys + offset, values: job.values + offset, stride: job.kvStride,
-                                     headDim: job.headDim,
-                                     visibility: .init(cached: 0..<job.slots, batchStart: job.slots, batchIndex: t,
-                                                       batchCount: job.count, batchMask: job.batchMask),
-                                     scores: scores, out: out)
-                case .gathered:
+                if job.kind == .gathered {
                     GatheredAttention.attend(
                         query: q, keys: job.keys + offset, values: job.values + offset, stride: job.kvStride, headDim: job.headDim,
                         slots: job.history! + t * job.historyStride, slotCount: Int(job.historyLengths![t]),
                         ownSlot: job.slots + t, scores: scores, out: out)
-                case .eachSequence:
-                    // The same call a one-sequence pass makes: the cached slots, then the
-                    // new tokens up to its own.
-                    let (g, i, n) = job.groups?.locate(t) ?? (t, 0, 1)
-                    let cache = job.caches![g]
-                    Attention.attend(query: q, keys: cache.keys(layer: job.layer) + offset, values: cache.values(layer: job.layer) + offset,
-                                     stride: cache.width, headDim: job.headDim,
-                                     visibility: .init(cached: 0..<cache.length, batchStart: cache.length, batchIndex: i,
-                                                       batchCount: n, batchMask: nil),
-                                     scores: scores, out: out)
-                case .eachSource:
-                    let memory = job.memories![job.groups.map { Int($0.groupOfRow[t]) } ?? t]
-                    Attention.attend(query: q, keys: memory.keys(layer: job.layer) + offset, values: memory.values(layer: job.layer) + offset,
-                                     stride: job.kvStride, headDim: job.headDim,
-                                     visibility: .init(cached: 0..<memory.length, batchStart: memory.length, batchIndex: t,
-                                                       batchCount: 0, batchMask: nil),
-                                     scores: scores, out: out)
+                    continue
                 }
+                let row = job.rowSource(t)
+                Attention.attend(query: q, keys: row.keys + offset, values: row.values + offset, stride: row.stride,
+                                 headDim: job.headDim, visibility: row.visibility, scores: scores, out: out)
             }
+        }
+    }
+}
+
+extension Seq2SeqAttentionJob {
+    /// Where row t's keys and values start (every head; head h is h·headDim further) and
+    /// which slots it sees. Not for `.gathered`, whose slots are listed per row.
+    func rowSource(_ t: Int) -> (keys: UnsafePointer<Float>, values: UnsafePointer<Float>, stride: Int, visibility: Attention.Visibility) {
+        switch kind {
+        case .all, .gathered:
+            return (keys, values, kvStride, .init(cached: 0..<slots, batchStart: slots, batchIndex: t, batchCount: 0, batchMask: nil))
+        case .segments:
+            let first = Int(segmentStarts![t]), length = Int(segmentLengths![t])
+            return (keys + first * kvStride, values + first * kvStride, kvStride,
+                    .init(cached: 0..<length, batchStart: length, batchIndex: t, batchCount: 0, batchMask: nil))
+        case .sequence:
+            return (keys, values, kvStride, .init(cached: 0..<slots, batchStart: slots, batchIndex: t, batchCount: count, batchMask: batchMask))
+        case .eachSequence:
+            // The same slots a one-sequence pass sees: the cached ones, then the new tokens
+            // up to its own.
+            let (g, i, n) = groups?.locate(t) ?? (t, 0, 1)
+            let cache = caches![g]
+            return (UnsafePointer(cache.keys(layer: layer)), UnsafePointer(cache.values(layer: layer)), cache.width,
+                    .init(cached: 0..<cache.length, batchStart: cache.length, batchIndex: i, batchCount: n, batchMask: nil))
+        case .eachSource:
+            let memory = memories![groups.map { Int($0.groupOfRow[t]) } ?? t]
+            return (UnsafePointer(memory.keys(layer: layer)), UnsafePointer(memory.values(layer: layer)), kvStride,
+                    .init(cached: 0..<memory.length, batchStart: memory.length, batchIndex: t, batchCount: 0, batchMask: nil))
         }
     }
 }

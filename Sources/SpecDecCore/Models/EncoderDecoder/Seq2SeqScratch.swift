@@ -10,14 +10,16 @@ struct Seq2SeqScratch {
     let value: UnsafeMutablePointer<Float>          // [R][d]
     let attention: UnsafeMutablePointer<Float>      // [R][d] attention output before out_proj
     let hidden: UnsafeMutablePointer<Float>         // [R][F]
-    let scores: UnsafeMutablePointer<Float>         // [threads][scoresStride]
-    let scoresStride: Int
+    let scores: UnsafeMutablePointer<Float>         // [threads][heads][scoresPerHead]
+    let scoresStride: Int                           // heads · scoresPerHead
+    let scoresPerHead: Int
     let segmentStarts: UnsafeMutablePointer<Int32>  // [R] an encoder row's first row of its source
     let segmentLengths: UnsafeMutablePointer<Int32> // [R] and its source's length
 
     static func sizes(_ c: EncoderDecoderConfig, rows: Int, threads: Int, longestAttention: Int) -> [Int] {
         let d = c.hiddenSize, f = max(c.encoderFeedForwardSize, c.decoderFeedForwardSize)
-        return [rows * d, rows * d, rows * d, rows * d, rows * d, rows * d, rows * f, threads * (longestAttention + 1)]
+        let heads = max(c.encoderHeadCount, c.decoderHeadCount)
+        return [rows * d, rows * d, rows * d, rows * d, rows * d, rows * d, rows * f, threads * heads * (longestAttention + 1)]
     }
 
     /// - longestAttention: the most keys one query may see (source capacity, or cache capacity + batch).
@@ -38,7 +40,8 @@ struct Seq2SeqScratch {
         attention = try arena.allocate(Float.self, count: s[5])
         hidden = try arena.allocate(Float.self, count: s[6])
         scores = try arena.allocate(Float.self, count: s[7])
-        scoresStride = longestAttention + 1
+        scoresPerHead = longestAttention + 1
+        scoresStride = max(c.encoderHeadCount, c.decoderHeadCount) * scoresPerHead
         segmentStarts = try arena.allocate(Int32.self, count: rows)
         segmentLengths = try arena.allocate(Int32.self, count: rows)
     }
