@@ -106,6 +106,25 @@ import Testing
         #expect(throws: SpecDecError.self) { _ = try Seq2SeqSession(model: model, maxBatch: 8, maxSequences: 9) }
     }
 
+    /// Heap allocations made by one batch call (`call`) that generates `count` tokens for
+    /// each source, EOS not stopping; checks every sequence got them.
+    static func allocations(of sources: [[Int32]], tokens count: Int,
+                            _ call: ([UnsafeBufferPointer<Int32>], GenerationOptions, UnsafeMutablePointer<Int32>) throws -> [BatchSequenceResult]) throws -> Int {
+        var options = GenerationOptions()
+        options.maxNewTokens = count
+        options.stopAtEndOfSequence = false
+        var outputs = [Int32](repeating: 0, count: sources.count * count)
+        return try sources.withUnsafeBufferPointers { inputs in
+            try outputs.withUnsafeMutableBufferPointer { out in
+                allocation_counter_start()
+                let results = try call(inputs, options, out.baseAddress!)
+                let counted = allocation_counter_stop()
+                #expect(results.allSatisfy { $0.error == nil && $0.count == count })
+                return counted
+            }
+        }
+    }
+
     /// A batch call's heap allocations do not grow with the tokens generated: 8 or 40 new
     /// tokens per sequence (EOS not stopping), six sequences through batches of 4.
     @Test func batchedDecodingDoesNotAllocatePerToken() throws {
@@ -118,19 +137,8 @@ import Testing
             sources.append(source + [0])
         }
         func allocations(_ count: Int) throws -> Int {
-            var options = GenerationOptions()
-            options.maxNewTokens = count
-            options.stopAtEndOfSequence = false
-            var outputs = [Int32](repeating: 0, count: sources.count * count)
-            return try sources.withUnsafeBufferPointers { inputs in
-                try outputs.withUnsafeMutableBufferPointer { out in
-                    allocation_counter_start()
-                    let results = try session.generateBatch(sources: inputs, options: options, schedule: BatchSchedule(maxSequences: 4),
-                                                            outputs: out.baseAddress!)
-                    let counted = allocation_counter_stop()
-                    #expect(results.allSatisfy { $0.error == nil && $0.count == count })
-                    return counted
-                }
+            try Self.allocations(of: sources, tokens: count) { inputs, options, outputs in
+                try session.generateBatch(sources: inputs, options: options, schedule: BatchSchedule(maxSequences: 4), outputs: outputs)
             }
         }
         _ = try allocations(4)

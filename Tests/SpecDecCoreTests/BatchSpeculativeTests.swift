@@ -106,21 +106,12 @@ import Testing
         let session = try Seq2SeqSession(model: model, sourceCapacity: 128, capacity: 160, threads: 2, maxSequences: 4)
         let speculation = try Self.speculation(session, beta: 1, tau: 0)
         func allocations(_ count: Int) throws -> Int {
-            var options = GenerationOptions()
-            options.maxNewTokens = count
-            options.stopAtEndOfSequence = false
-            var outputs = [Int32](repeating: 0, count: sources.count * count)
-            return try sources.withUnsafeBufferPointers { inputs in
-                try outputs.withUnsafeMutableBufferPointer { out in
-                    allocation_counter_start()
-                    let results = try session.generateSpeculativeBatch(sources: inputs, options: options, schedule: BatchSchedule(maxSequences: 4),
-                                                                       speculation: speculation, outputs: out.baseAddress!)
-                    let counted = allocation_counter_stop()
-                    #expect(results.allSatisfy { $0.error == nil && $0.count == count })
-                    #expect(session.stats.draftedTokens > 0)
-                    return counted
-                }
+            let counted = try BatchDecodingTests.allocations(of: sources, tokens: count) { inputs, options, outputs in
+                try session.generateSpeculativeBatch(sources: inputs, options: options, schedule: BatchSchedule(maxSequences: 4),
+                                                     speculation: speculation, outputs: outputs)
             }
+            #expect(session.stats.draftedTokens > 0)
+            return counted
         }
         _ = try allocations(64)
         let short = try allocations(16), long = try allocations(64)
