@@ -67,11 +67,24 @@ public enum VectorOps {
         return Double(x[token] - maxValue) - log(sum)
     }
 
-    /// Index of the largest value (the first on ties, as torch.argmax).
+    /// Index of the largest value (the first on ties, as torch.argmax); NaNs never win,
+    /// except a NaN at index 0, which nothing beats.
     public static func argmax(_ x: UnsafePointer<Float>, count: Int) -> Int {
-        var best = 0
+        // Two passes, 16 lanes wide: the largest value (a compare, not a branch, per
+        // element: greedy decoding runs this over the vocabulary every token), then the
+        // first index holding it.
+        var lanes = SIMD16<Float>(repeating: x[0])
+        var i = 0
+        while i + 16 <= count {
+            let v = UnsafeRawPointer(x + i).loadUnaligned(as: SIMD16<Float>.self)
+            lanes.replace(with: v, where: v .> lanes)
+            i += 16
+        }
         var bestValue = x[0]
-        for i in 1..<count where x[i] > bestValue { best = i; bestValue = x[i] }
-        return best
+        for lane in 0..<16 where lanes[lane] > bestValue { bestValue = lanes[lane] }
+        while i < count { if x[i] > bestValue { bestValue = x[i] }; i += 1 }
+        if bestValue.isNaN { return 0 }
+        for j in 0..<count where x[j] == bestValue { return j }
+        return 0
     }
 }
