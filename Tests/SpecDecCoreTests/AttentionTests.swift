@@ -2,8 +2,9 @@
 import Testing
 
 @Suite struct AttentionTests {
-    /// attendEveryHead must give each head the very bits `attend` gives it: a batched step
-    /// uses the first, a one-sequence step the second, and their outputs must not differ.
+    /// attendEveryHead must give each head the very bits `attend` gives it alone: a batched
+    /// step runs all heads together, a one-sequence step one head at a time, and their
+    /// outputs must not differ.
     @Test(arguments: [(4, 64), (3, 20), (1, 7)])
     func everyHeadMatchesOneHeadAtATime(headCount: Int, headDim: Int) {
         let width = headCount * headDim, stride = width + 8, slots = 19

@@ -32,11 +32,11 @@ public struct Sampler {
         random = RandomGenerator(seed: parameters.seed)
     }
 
-    /// HF's repetition penalty: every id already in `history` has its logit divided by
-    /// the penalty when positive, multiplied when negative.
     /// Whether a history changes the logits (a repetition penalty other than 1).
     public var penalizesRepetition: Bool { parameters.repetitionPenalty != 1 }
 
+    /// HF's repetition penalty: every id already in `history` has its logit divided by
+    /// the penalty when positive, multiplied when negative.
     public func applyRepetitionPenalty(_ logits: UnsafeMutablePointer<Float>, history: UnsafePointer<Int32>, count: Int) {
         let penalty = parameters.repetitionPenalty
         guard penalty != 1 else { return }

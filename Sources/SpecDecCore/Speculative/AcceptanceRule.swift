@@ -65,13 +65,7 @@ func walkDraft(_ draft: Draft, _ input: AcceptanceInput, sampler: Sampler, path:
         input.withHistory(along: path, of: draft, sampler: sampler) {
             sampler.applyRepetitionPenalty(row, history: $0.baseAddress!, count: $0.count)
         }
-        // Children follow their parent in node order.
-        var accepted: Int?
-        for child in (node + 1)..<draft.count where draft.parents[child] == Int32(node) && approves(row, draft.tokens[child]) {
-            accepted = child
-            break
-        }
-        if let child = accepted {
+        if let child = draft.firstChild(of: node, where: { approves(row, draft.tokens[$0]) }) {
             path.append(child)
             node = child
             continue

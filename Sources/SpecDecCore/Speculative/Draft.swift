@@ -51,6 +51,13 @@ public struct Draft {
         parents.indices.filter { parents[$0] == Int32(node) }
     }
 
+    /// The first child of `node` (-1: the roots), in proposal order, that `accepts`; found
+    /// without building the list (children follow their parent in node order).
+    public func firstChild(of node: Int, where accepts: (Int) -> Bool) -> Int? {
+        for child in (node + 1)..<count where parents[child] == Int32(node) && accepts(child) { return child }
+        return nil
+    }
+
     /// Keeps the first root-to-leaf chain (first child at every level), for rules that
     /// accept chains only.
     public func firstChain() -> Draft {

@@ -22,47 +22,21 @@ public enum Attention {
         }
     }
 
-    /// out[0..<headDim] = softmax(q·K / sqrt(headDim)) · V over the visible slots.
+    /// out[0..<headDim] = softmax(q·K / sqrt(headDim)) · V over the visible slots: one head,
+    /// computed as `attendEveryHead` computes each of its heads.
     /// - keys/values: slot s's head vector is at `keys + s * stride`.
     /// - scores: scratch of at least (cached.count + batchCount) floats.
     public static func attend(
         query q: UnsafePointer<Float>, keys: UnsafePointer<Float>, values: UnsafePointer<Float>, stride: Int,
         headDim: Int, visibility v: Visibility, scores: UnsafeMutablePointer<Float>, out: UnsafeMutablePointer<Float>
     ) {
-        let scale = 1 / Float(headDim).squareRoot()
-        // Scores of the visible slots, in visiting order (cached slots, then batch tokens).
-        var count = 0
-        var maxScore = -Float.infinity
-        for slot in v.cached {
-            let s = MatrixMultiply.dot(q, keys + slot * stride, headDim) * scale
-            scores[count] = s
-            maxScore = max(maxScore, s)
-            count += 1
-        }
-        for j in 0..<v.batchCount where v.sees(batchToken: j) {
-            let s = MatrixMultiply.dot(q, keys + (v.batchStart + j) * stride, headDim) * scale
-            scores[count] = s
-            maxScore = max(maxScore, s)
-            count += 1
-        }
-        var sum: Float = 0
-        for i in 0..<count { let e = expf(scores[i] - maxScore); scores[i] = e; sum += e }
-        let inverse = 1 / sum
-        for d in 0..<headDim { out[d] = 0 }
-        var index = 0
-        for slot in v.cached {
-            accumulate(scores[index] * inverse, values + slot * stride, into: out, headDim)
-            index += 1
-        }
-        for j in 0..<v.batchCount where v.sees(batchToken: j) {
-            accumulate(scores[index] * inverse, values + (v.batchStart + j) * stride, into: out, headDim)
-            index += 1
-        }
+        attendEveryHead(query: q, keys: keys, values: values, stride: stride, headCount: 1, headDim: headDim, visibility: v,
+                        scores: scores, scoresPerHead: v.cached.count + v.batchCount, out: out)
     }
 
-    /// Every head of one query token: head h's result is the one `attend` gives for it, by
-    /// the same operations in the same order, but each visible slot's key and value rows
-    /// are read once, front to back, for all heads. In a batched step the caches were
+    /// Every head of one query token, each head by the same operations in the same order as
+    /// if it were alone (`attend`), but each visible slot's key and value rows read once,
+    /// front to back, for all heads. In a batched step the caches were
     /// evicted since the last step, and one sequential pass per row is what the hardware
     /// prefetcher follows; per-head passes read a quarter of each row, a row apart.
     /// - keys/values: slot s's row (every head) is at `keys + s * stride`.
