@@ -6,7 +6,8 @@ import SpecDecCore
 struct SpeculationOptions: ParsableArguments {
     @Option(help: "Speculative decoding: none, model, ngram, suffix, or specdec (encoder-decoder targets; --draft is a Spec-Drafter).") var drafter: String = "none"
     @Option(help: "Draft model directory (--drafter model or specdec).") var draft: String?
-    @Option(name: .customLong("draft-len"), help: "Most draft tokens per round.") var draftLength: Int = 5
+    @Option(name: .customLong("draft-len"), help: "Most draft tokens per round (default: the Spec-Drafter's k with --drafter specdec, else 5).")
+    var draftLength: Int?
     @Option(help: "Acceptance rule: greedy, sample or topk.") var accept: String?
     @Option(help: "SpecDec top-beta (--accept topk).") var beta: Int = 5
     @Option(help: "SpecDec tolerance tau (--accept topk).") var tau: Float = 3
@@ -30,10 +31,20 @@ struct SpeculationOptions: ParsableArguments {
         case let other: throw SpecDecError.invalidArgument("--accept \(other) is not one of greedy, sample, topk")
         }
         var spec = SpeculativeOptions()
-        guard draftLength >= 0 else { throw SpecDecError.invalidArgument("--draft-len must be >= 0") }
-        spec.draftLength = draftLength
+        spec.draftLength = try resolvedDraftLength()
         spec.adaptive = adaptive
         return (rule, spec)
+    }
+
+    /// --draft-len, or by default the k a Spec-Drafter was trained for (its mask slots are
+    /// positional, so no other length works) and 5 for the other drafters.
+    func resolvedDraftLength() throws -> Int {
+        if let draftLength {
+            guard draftLength >= 0 else { throw SpecDecError.invalidArgument("--draft-len must be >= 0") }
+            return draftLength
+        }
+        if drafter == "specdec", let draft { return try SpecDrafterConfig.load(directory: draft).blockSize }
+        return 5
     }
 
     /// A drafter for an encoder-decoder target: drafters that read the source, or a smaller
@@ -45,7 +56,7 @@ struct SpeculationOptions: ParsableArguments {
         case "specdec":
             guard let draft else { throw SpecDecError.invalidArgument("--drafter specdec needs --draft DIR (a Spec-Drafter)") }
             return try SpecDecDrafter(model: try SpecDrafterModel(directory: draft, options: load), target: session.config,
-                                      requestedLength: draftLength, pool: session.pool)
+                                      requestedLength: try resolvedDraftLength(), pool: session.pool)
         case "model":
             guard let draft else { throw SpecDecError.invalidArgument("--drafter model needs --draft DIR") }
             return try Seq2SeqModelDrafter(model: try EncoderDecoderLoader.load(directory: draft, options: load), target: session.config,
